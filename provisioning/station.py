@@ -1,0 +1,183 @@
+"""Provisioning one token: register it with the server and write everything it needs.
+
+Order matters: the token is asked first (an already provisioned token is refused before any
+registration is made), the station registers and derives K_A, checks that K_A_tuples opens
+the server's bundle (a wrong server key is caught before the token is touched), then
+PROVISION, SET_TIME from the server clock, the bundle, and INFO to verify. The keys are
+wiped from station memory at the end, whatever happened.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from provisioning.errors import EXIT_FAILED, EXIT_REFUSED, ProvisionError
+from provisioning.keys import StationKeyPair, TokenKeys
+from provisioning.models import model_named
+from provisioning.record import TokenRecord
+
+NTP_UNIX_OFFSET = 2208988800
+EPOCH_S = 900
+MAX_CLOCK_ERROR_S = 5
+Progress = Callable[[str, int, int], None]
+ConfirmReset = Callable[[str], Awaitable[bool] | bool]
+
+
+@dataclass(frozen=True)
+class TokenOptions:
+    country: int = 33
+    days: int = 30
+    model: str = "nrf52840"
+    serial: str | None = None
+    factory_reset: bool = False
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
+
+
+async def provision_token(client, api, server_key: ec.EllipticCurvePublicKey, options: TokenOptions,
+                          confirm_reset: ConfirmReset, progress: Progress = _no_progress,
+                          port: str = "") -> TokenRecord:
+    """Provision the token behind `client` (a gateway TokenClient) with `api` (a RobertApi)."""
+    model = model_named(options.model)
+    progress("info", 0, 1)
+    info = await client.info()
+    if info.get("provisioned"):
+        await _factory_reset(client, info, options, confirm_reset)
+        info = await client.info()
+        if info.get("provisioned"):
+            raise ProvisionError("the token still reports keys after the factory reset; set it aside")
+    serial = options.serial or info.get("serial") or ""
+    progress("register", 0, 1)
+    pair = StationKeyPair()
+    answer = await api.register(pair.public_b64, extra={"tuplesDays": options.days})
+    bundle = _bundle_of(answer)
+    with TokenKeys.derive(pair.shared_secret(server_key)) as keys:
+        if not opens_bundle(keys.k_tuples, bundle):
+            raise ProvisionError(
+                "the server's tuples bundle does not open with the derived key: the server key "
+                "given to the station is not this server's key. The token was not touched.",
+                EXIT_FAILED,
+            )
+        settings = {"cc": options.country, "rx_gain": model.rx_gain, "tx_gain": model.tx_gain,
+                    "serial": serial, "model": model.name}
+        progress("provision", 0, 1)
+        answer = await client.provision(keys.k_mac, keys.k_tuples, None, settings)
+        serial = (answer or {}).get("serial") or serial
+        server_ntp = await _server_ntp(api)
+        progress("clock", 0, 1)
+        await client.set_time(server_ntp)
+        await client.write_bundle(bundle, lambda done, total: progress("bundle", done, total))
+        progress("verify", 0, 1)
+        info = await client.info()
+        server_ntp = await _server_ntp(api)
+        record = verify(info, serial, server_ntp, options)
+    record.port = port
+    return record
+
+
+async def _factory_reset(client, info: dict, options: TokenOptions, confirm_reset: ConfirmReset) -> None:
+    serial = info.get("serial") or "?"
+    if not options.factory_reset:
+        raise ProvisionError(
+            f"token {serial} is already provisioned; it was left untouched. To wipe it and "
+            "provision it again, add --factory-reset (this erases its keys and history).",
+            EXIT_REFUSED,
+        )
+    confirmed = confirm_reset(serial)
+    if not isinstance(confirmed, bool):
+        confirmed = await confirmed
+    if not confirmed:
+        raise ProvisionError(f"factory reset of token {serial} not confirmed; it was left untouched.",
+                             EXIT_REFUSED)
+    await client.factory_reset()
+
+
+def _bundle_of(answer: dict) -> bytes:
+    try:
+        return base64.b64decode(answer["tuples"], validate=True)
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        raise ProvisionError("the server's registration answer has no valid tuples bundle; "
+                             "check the server address") from None
+
+
+def opens_bundle(k_tuples: bytes | bytearray, blob: bytes) -> bool:
+    """True when the bundle authenticates under K_A_tuples (AES-256-GCM, IV || ct || tag)."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    if len(blob) < 12 + 16:
+        return False
+    try:
+        AESGCM(bytes(k_tuples)).decrypt(blob[:12], blob[12:], None)
+    except InvalidTag:
+        return False
+    return True
+
+
+async def _server_ntp(api) -> int:
+    return server_time_ntp(await api.clock())
+
+
+def server_time_ntp(clock: dict) -> int:
+    """NTP seconds from a GET /clock answer (`time` as NTP seconds or as an ISO 8601 string)."""
+    t = clock.get("time") if isinstance(clock, dict) else None
+    if isinstance(t, int) and not isinstance(t, bool):
+        return t
+    if isinstance(t, str):
+        try:
+            when = dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=dt.UTC)
+            return int(when.timestamp()) + NTP_UNIX_OFFSET
+    raise ProvisionError("the server's clock answer has no usable time; check the server address")
+
+
+def ntp_to_iso(ntp: int) -> str:
+    return dt.datetime.fromtimestamp(ntp - NTP_UNIX_OFFSET, dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def verify(info: dict, serial: str, server_ntp: int, options: TokenOptions) -> TokenRecord:
+    """The record of a token whose INFO, read back after provisioning, shows it is ready."""
+    problems = []
+    if not info.get("provisioned"):
+        problems.append("it does not report keys")
+    if serial and info.get("serial") != serial:
+        problems.append(f"its serial reads {info.get('serial')!r}, not {serial!r}")
+    clock = info.get("clock") or {}
+    clock_error = None
+    if not clock.get("set"):
+        problems.append("its clock is not set")
+    else:
+        clock_error = int(clock.get("ntp", 0)) - server_ntp
+        if abs(clock_error) > MAX_CLOCK_ERROR_S:
+            problems.append(f"its clock is {clock_error} s off the server's")
+    tuples = info.get("tuples") or {}
+    first, last = tuples.get("first_epoch"), tuples.get("last_epoch")
+    if not tuples.get("remaining") or last is None:
+        problems.append("it holds no tuples for now")
+    if info.get("state") != "ok":
+        problems.append(f"its state is {info.get('state')!r}, not 'ok'")
+    if problems:
+        raise ProvisionError(
+            f"token {serial or '?'} failed verification after provisioning: {'; '.join(problems)}. "
+            "Provision it again with --factory-reset.",
+            EXIT_FAILED,
+        )
+    return TokenRecord(
+        port="", serial=info.get("serial") or serial, model=options.model, result="provisioned",
+        message="ok", tuples_first_epoch=first, tuples_last_epoch=last,
+        tuples_until=ntp_to_iso(server_ntp - server_ntp % EPOCH_S + int(tuples["remaining"]) * EPOCH_S),
+        clock_error_s=clock_error,
+        at=ntp_to_iso(server_ntp),
+    )
