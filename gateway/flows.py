@@ -1,0 +1,446 @@
+"""The kiosk's operations, each one what the pharmacist asks for with one button.
+
+A flow drives a `TokenClient` and a `RobertApi` and returns a plain dataclass
+that the CLI prints and the web page renders. `progress(stage, done, total)`
+is called as work advances (transfers report bytes). The kiosk is only a
+relay: the token builds every authenticated request itself (it alone holds
+K_A), and contact data goes from the token to the server, through an
+encrypted queue if the server cannot be reached.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from datetime import UTC, date, datetime, timedelta
+
+from gateway import report_queue as rq
+from gateway.errors import KioskError, ServerError, ServerUnreachable, TokenError, UsageError
+from gateway.history import count_hellos, to_report_contacts
+from gateway.robert_api import InDoubt, RobertApi
+
+if TYPE_CHECKING:
+    from gateway.token_client import TokenClient
+
+Progress = Callable[[str, int, int], None]
+
+NTP_UNIX_OFFSET = 2208988800
+DAY = 86400
+RETENTION_DAYS = 14
+ONSET_DAYS_BEFORE = 2
+TEST_DAYS_BEFORE = 7
+_SHORT_CODE = re.compile(r"^[0-9A-Z]{6}$")
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def ntp_to_datetime(ntp: int) -> datetime:
+    return datetime.fromtimestamp(ntp - NTP_UNIX_OFFSET, UTC)
+
+
+def date_to_ntp(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) + NTP_UNIX_OFFSET
+
+
+def now_ntp() -> int:
+    return int(time.time()) + NTP_UNIX_OFFSET
+
+
+# ---------------------------------------------------------------- what the token looks like
+
+
+@dataclass
+class TokenView:
+    """What the pharmacist sees of a token."""
+
+    serial: str
+    state: str  # "ok" | "sync_needed" | "not_provisioned" | "clock_unset"
+    risk_level: int | None
+    last_contact: date | None
+    tuples_until: datetime | None
+    log_hellos: int
+    battery_pct: int | None
+    headline: str
+
+    def to_json(self) -> dict:
+        return {
+            "serial": self.serial, "state": self.state, "risk_level": self.risk_level,
+            "last_contact": self.last_contact.isoformat() if self.last_contact else None,
+            "tuples_until": self.tuples_until.isoformat() if self.tuples_until else None,
+            "log_hellos": self.log_hellos, "battery_pct": self.battery_pct,
+            "headline": self.headline,
+        }
+
+
+def headline(state: str, risk_level: int | None, last_contact: date | None) -> str:
+    """The big status sentence: risk first (it is what the holder came for), then sync state."""
+    if state == "not_provisioned":
+        return "Not provisioned"
+    if risk_level is not None and risk_level > 0:
+        return f"At risk: contact on {last_contact.day} {last_contact:%b}" if last_contact \
+            else "At risk"
+    if state in ("sync_needed", "clock_unset") or risk_level is None:
+        return "Sync needed"
+    return "Not at risk"
+
+
+def token_view(info: dict) -> TokenView:
+    """Build the view from an INFO answer (docs/sync-protocol.md)."""
+    state = info.get("state") or "not_provisioned"
+    risk = info.get("risk") or {}
+    level = risk.get("level")
+    last_contact = _ntp_day(risk.get("last_contact"))
+    tuples = info.get("tuples") or {}
+    until = None
+    if tuples.get("last_epoch") is not None and tuples.get("count"):
+        until = ntp_to_datetime(int(info.get("time_start", TIME_START))
+                                + (int(tuples["last_epoch"]) + 1) * EPOCH)
+    return TokenView(
+        serial=str(info.get("serial") or "?"),
+        state=state,
+        risk_level=level,
+        last_contact=last_contact,
+        tuples_until=until,
+        log_hellos=int((info.get("log") or {}).get("hellos") or 0),
+        battery_pct=(info.get("battery") or {}).get("pct"),
+        headline=headline(state, level, last_contact),
+    )
+
+
+TIME_START = 3799958400  # ROBERT service start, 2020-06-01T00:00Z in NTP seconds
+EPOCH = 900
+
+
+def _ntp_day(value) -> date | None:
+    """ROBERT carries days as NTP seconds, as an int or a string; anything else is no date."""
+    if value in (None, "", 0, "0"):
+        return None
+    try:
+        return ntp_to_datetime(int(value)).date()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _ntp_or_none(value) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+async def info_flow(client: TokenClient) -> TokenView:
+    return token_view(await client.info())
+
+
+# ---------------------------------------------------------------- status
+
+
+@dataclass
+class StatusResult:
+    token: TokenView
+    risk_level: int
+    last_contact: date | None
+    last_risk_scoring: datetime | None
+    tuples_written: int  # tuples the token accepted from the new bundle
+    clock_correction: int  # seconds the token's clock was off
+    message: str | None = None
+
+    def to_json(self) -> dict:
+        return {"token": self.token.to_json(), "risk_level": self.risk_level,
+                "last_contact": self.last_contact.isoformat() if self.last_contact else None,
+                "last_risk_scoring": (self.last_risk_scoring.isoformat()
+                                      if self.last_risk_scoring else None),
+                "tuples_written": self.tuples_written,
+                "clock_correction": self.clock_correction, "message": self.message}
+
+
+async def set_clock_from_server(client: TokenClient, api: RobertApi) -> dict:
+    """The kiosk always sets the token's clock from the server before an authenticated request."""
+    clock = await api.clock()
+    try:
+        ntp = int(clock["time"])
+    except (KeyError, TypeError, ValueError):
+        raise ServerError("The server's clock answer is not understood. "
+                          "Check the server address.") from None
+    return await client.set_time(ntp)
+
+
+def _require_provisioned(info: dict) -> None:
+    if info.get("state") == "not_provisioned" or info.get("provisioned") is False:
+        raise TokenError("This token is not provisioned. Send it to the provisioning "
+                         "station before using it.", TokenError.NOT_PROVISIONED)
+
+
+async def status_flow(client: TokenClient, api: RobertApi,
+                      progress: Progress | None = None) -> StatusResult:
+    """Clock -> token-built status request -> server -> risk state and new tuples to the token."""
+    progress = progress or _noop
+    progress("info", 0, 5)
+    _require_provisioned(await client.info())
+    progress("clock", 1, 5)
+    clock = await set_clock_from_server(client, api)
+    progress("status", 2, 5)
+    answer = await api.status(await client.auth_request("status"))
+    risk = int(answer.get("riskLevel") or 0)
+    last_contact = _ntp_or_none(answer.get("lastContactDate"))
+    last_scoring = _ntp_or_none(answer.get("lastRiskScoringDate"))
+    progress("store", 3, 5)
+    await client.store_status(risk, last_contact, last_scoring)
+    written = 0
+    if answer.get("tuples"):
+        try:
+            blob = base64.b64decode(answer["tuples"], validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            raise ServerError("The server sent a tuples bundle that is not base64. "
+                              "The token keeps its old tuples; retry later.") from None
+        commit = await client.write_bundle(blob, progress=lambda d, t: progress("bundle", d, t))
+        written = int(commit.get("count") or 0)
+    progress("done", 5, 5)
+    view = token_view(await client.info())
+    return StatusResult(
+        token=view, risk_level=risk, last_contact=_ntp_day(last_contact),
+        last_risk_scoring=ntp_to_datetime(last_scoring) if last_scoring else None,
+        tuples_written=written, clock_correction=int(clock.get("correction") or 0),
+        message=answer.get("message"))
+
+
+# ---------------------------------------------------------------- report
+
+
+@dataclass
+class ReportResult:
+    delivered: bool
+    contacts: int
+    hellos: int
+    window_from: date
+    acknowledged: bool  # the token marked the history as reported
+    queued_id: str | None = None  # set when the report waits in the queue
+    message: str = ""
+    validation_token: str | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict:
+        return {"delivered": self.delivered, "contacts": self.contacts, "hellos": self.hellos,
+                "window_from": self.window_from.isoformat(), "acknowledged": self.acknowledged,
+                "queued_id": self.queued_id, "message": self.message}
+
+
+def check_code(code: str) -> str:
+    """A report code: 6 characters of [0-9A-Z] (short) or a UUID (long)."""
+    code = (code or "").strip()
+    if _SHORT_CODE.match(code.upper()):
+        return code.upper()
+    try:
+        return str(uuid.UUID(code))
+    except ValueError:
+        raise UsageError("The test code is not valid: it must be 6 letters or digits (e.g. "
+                         "4K7P2Q) or a long code like 3f2a...-...; check it with the holder.") \
+            from None
+
+
+def report_window_start(onset: date | None, test_date: date | None, today: date) -> date:
+    """First day of the report window: 2 days before symptom onset, else 7 before the test."""
+    if (onset is None) == (test_date is None):
+        raise UsageError("Give either the symptom onset date or, without symptoms, "
+                         "the positive test date (one of the two).")
+    day, before, what = ((onset, ONSET_DAYS_BEFORE, "symptom onset") if onset
+                         else (test_date, TEST_DAYS_BEFORE, "test"))
+    if day > today:
+        raise UsageError(f"The {what} date {day.isoformat()} is in the future. Check the date.")
+    if day < today - timedelta(days=RETENTION_DAYS):
+        raise UsageError(f"The {what} date {day.isoformat()} is more than {RETENTION_DAYS} days "
+                         "ago: the token no longer holds contacts from then.")
+    return max(day - timedelta(days=before), today - timedelta(days=RETENTION_DAYS))
+
+
+async def read_whole_history(client: TokenClient, start_ntp: int, end_ntp: int,
+                             progress: Progress) -> tuple[dict, bytes]:
+    session = await client.open_history(start_ntp, end_ntp)
+    data = await client.read_history(session, progress=lambda d, t: progress("history", d, t))
+    return session, data
+
+
+async def report_flow(client: TokenClient, api: RobertApi, code: str, *,
+                      onset: date | None = None, test_date: date | None = None,
+                      consent: bool, progress: Progress | None = None,
+                      queue: rq.ReportQueue | None = None) -> ReportResult:
+    """Read the history window, post it, and only after the server accepted, ACK the token."""
+    progress = progress or _noop
+    code = check_code(code)
+    if consent is not True:
+        raise UsageError("The holder's consent is needed before the history is uploaded. "
+                         "Ask the holder, then confirm.")
+    info = await client.info()
+    _require_provisioned(info)
+    clock = await api.clock()
+    end_ntp = int(clock["time"])
+    start_day = report_window_start(onset, test_date, ntp_to_datetime(end_ntp).date())
+    start_ntp = date_to_ntp(start_day)
+    progress("history", 0, 1)
+    session, stream = await read_whole_history(client, start_ntp, end_ntp, progress)
+    contacts = to_report_contacts(stream)
+    del stream
+    entry = {"serial": info.get("serial"), "code": code, "contacts": contacts,
+             "from": start_ntp, "to": end_ntp, "state": rq.PENDING}
+    queue = queue or rq.ReportQueue()
+    entry_id = queue.add(entry)
+    return await deliver(client, api, queue, entry_id, entry, session, progress)
+
+
+async def deliver(client: TokenClient | None, api: RobertApi, queue: rq.ReportQueue,
+                  entry_id: str, entry: dict, session: dict | None,
+                  progress: Progress) -> ReportResult:
+    """Post a queued report once, then ACK the token; the queue entry records every step."""
+    contacts = entry.get("contacts") or []
+    n_contacts = entry.get("n_contacts", len(contacts))
+    n_hellos = entry.get("n_hellos", count_hellos(contacts))
+    start_day = ntp_to_datetime(entry["from"]).date()
+
+    def result(delivered: bool, acked: bool, message: str, queued: str | None) -> ReportResult:
+        return ReportResult(delivered, n_contacts, n_hellos, start_day, acked, queued, message)
+
+    if entry["state"] in (rq.PENDING, rq.IN_DOUBT):
+        progress("upload", 0, 1)
+        was_in_doubt = entry["state"] == rq.IN_DOUBT
+        try:
+            answer = await api.report(entry["code"], contacts)
+        except InDoubt as exc:
+            entry["state"] = rq.IN_DOUBT
+            queue.save(entry_id, entry)
+            raise rq_queued(exc, entry_id) from None
+        except ServerUnreachable as exc:
+            queue.save(entry_id, entry)
+            raise rq_queued(exc, entry_id) from None
+        except ServerError as exc:
+            if exc.http_status >= 500:
+                entry["state"] = rq.IN_DOUBT
+                queue.save(entry_id, entry)
+                raise rq_queued(exc, entry_id) from None
+            if was_in_doubt and exc.http_status == 401:
+                # Our earlier attempt most likely used the single-use code before its answer
+                # was lost: do not post again, keep the token's history untouched.
+                queue.remove(entry_id)
+                return result(True, False, "The server had already used this code, most likely "
+                              "for the earlier attempt whose answer was lost. The report is not "
+                              "sent twice; the token keeps its history.", None)
+            queue.remove(entry_id)  # refused for good (bad code): nothing to retry
+            raise
+        # Accepted: keep only what the ACK needs, drop the contact data and the code.
+        entry = {"serial": entry.get("serial"), "from": entry["from"], "to": entry["to"],
+                 "state": rq.DELIVERED, "n_contacts": n_contacts, "n_hellos": n_hellos,
+                 "message": answer.get("message")}
+        queue.save(entry_id, entry)
+        progress("upload", 1, 1)
+    message = entry.get("message") or "Report accepted by the server."
+    if client is None:
+        return result(True, False, "Report delivered; plug the token in and retry to mark its "
+                      "history as reported.", entry_id)
+    try:
+        await acknowledge(client, entry, session)
+    except KioskError as exc:
+        return result(True, False, f"Report delivered, but the token could not be told "
+                      f"({exc.message}); retry with the token plugged in.", entry_id)
+    queue.remove(entry_id)
+    return result(True, True, message, None)
+
+
+async def acknowledge(client: TokenClient, entry: dict, session: dict | None) -> None:
+    """HISTORY_ACK the reported window; reopen the same window if the session was lost."""
+    info = await client.info()
+    if entry.get("serial") and info.get("serial") != entry["serial"]:
+        raise TokenError(f"this is token {info.get('serial')}, the report came from "
+                         f"{entry['serial']}", 0)
+    if session is not None:
+        try:
+            await client.ack_history(int(session["session"]))
+            return
+        except TokenError as exc:
+            if exc.status != TokenError.BAD_STATE:
+                raise
+    session = await client.open_history(entry["from"], entry["to"])
+    await client.ack_history(int(session["session"]))
+
+
+def rq_queued(exc: KioskError, entry_id: str) -> KioskError:
+    from gateway.errors import ReportQueued
+    return ReportQueued(f"{exc.message} The report is kept encrypted in the kiosk's queue "
+                        f"(entry {entry_id}); nothing was erased from the token. Retry later "
+                        "with `robert-kiosk report --retry`.")
+
+
+async def retry_flow(client: TokenClient | None, api: RobertApi, queue: rq.ReportQueue,
+                     progress: Progress | None = None) -> list[ReportResult]:
+    """Deliver every queued report (each at most once), ACKing the token when it is the one."""
+    progress = progress or _noop
+    results = []
+    for entry_id, entry in queue.entries():
+        same_token = client is not None
+        if same_token and entry.get("serial"):
+            same_token = (await client.info()).get("serial") == entry["serial"]
+        results.append(await deliver(client if same_token else None, api, queue, entry_id,
+                                     entry, None, progress))
+    return results
+
+
+# ---------------------------------------------------------------- erase, retire
+
+
+@dataclass
+class EraseResult:
+    server: bool
+    erased_on_token: int
+    message: str = ""
+
+    def to_json(self) -> dict:
+        return {"server": self.server, "erased_on_token": self.erased_on_token,
+                "message": self.message}
+
+
+@dataclass
+class RetireResult:
+    serial: str
+    unregistered: bool
+    wiped: bool
+
+    def to_json(self) -> dict:
+        return {"serial": self.serial, "unregistered": self.unregistered, "wiped": self.wiped}
+
+
+async def erase_flow(client: TokenClient, api: RobertApi,
+                     progress: Progress | None = None) -> EraseResult:
+    """deleteExposureHistory on the server (token-built request), then erase the token's log."""
+    progress = progress or _noop
+    progress("clock", 0, 3)
+    _require_provisioned(await client.info())
+    await set_clock_from_server(client, api)
+    progress("server", 1, 3)
+    answer = await api.delete_history(await client.auth_request("deleteExposureHistory"))
+    progress("token", 2, 3)
+    erased = await client.erase_history()
+    progress("done", 3, 3)
+    return EraseResult(True, int(erased.get("erased") or 0), str(answer.get("message") or ""))
+
+
+async def retire_flow(client: TokenClient, api: RobertApi,
+                      progress: Progress | None = None) -> RetireResult:
+    """Unregister on the server (token-built request), then factory-reset the token."""
+    progress = progress or _noop
+    progress("clock", 0, 3)
+    info = await client.info()
+    _require_provisioned(info)
+    await set_clock_from_server(client, api)
+    progress("server", 1, 3)
+    await api.unregister(await client.auth_request("unregister"))
+    progress("token", 2, 3)
+    await client.factory_reset()
+    progress("done", 3, 3)
+    return RetireResult(str(info.get("serial")), True, True)

@@ -1,0 +1,206 @@
+"""The kiosk side of the token sync protocol (docs/sync-protocol.md), over any `Link`.
+
+Requests carry a sequence number; an answer lost on the way is recovered by
+repeating the request with the same number (every command is safe to
+repeat). Bulk transfers go by offset, so a transfer cut by a pulled cable
+resumes where it stopped once the token is back.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import secrets
+import struct
+import time
+from collections.abc import Callable
+
+from robert_token import frame
+
+from gateway.errors import LinkLost, TokenError
+from gateway.link import Link
+
+INFO = 0x01
+SET_TIME = 0x02
+AUTH_REQUEST = 0x03
+STORE_STATUS = 0x04
+BUNDLE_WRITE = 0x05
+BUNDLE_COMMIT = 0x06
+HISTORY_OPEN = 0x07
+HISTORY_READ = 0x08
+HISTORY_ACK = 0x09
+ERASE_HISTORY = 0x0A
+PROVISION = 0x0B
+RESET_ARM = 0x0C
+RESET_CONFIRM = 0x0D
+ECHO = 0x0E
+ERROR_TYPE = 0xFF
+RESPONSE = 0x80
+
+STATUS_OK = 0
+STATUS_BAD_FRAME = 1
+STATUS_BAD_STATE = 10
+MAX_PAYLOAD = 2048
+CHUNK = MAX_PAYLOAD - 1 - 4  # a BUNDLE_WRITE carries the offset; an answer carries the status
+READ_CHUNK = MAX_PAYLOAD - 1
+
+# What each token status means for the pharmacist (the token's own message is kept for support).
+_PLAIN = {
+    2: "The token speaks another protocol version. Update the kiosk software.",
+    3: "The token does not know this command. Update the token or the kiosk software.",
+    4: "The token refused the request as malformed.",
+    5: "This token is not provisioned. Send it to the provisioning station.",
+    6: "This token is already provisioned. A factory reset is needed first.",
+    7: "The token's clock is not set. Run a status check to set it.",
+    8: "The token has no tuples for now (sync needed). Run a status check.",
+    9: "The new tuples bundle did not authenticate on the token; it keeps its old tuples. "
+       "Retry the status check.",
+    10: "The token was not ready for this step. Retry the operation from the start.",
+    11: "The token's memory could not be written. Retry; if it happens again, replace the token.",
+    12: "The token refused: confirmation missing.",
+}
+
+ProgressBytes = Callable[[int, int], None]
+
+
+class TokenClient:
+    """Request/response client of one token."""
+
+    def __init__(self, link: Link, timeout: float = 2.0, retries: int = 3) -> None:
+        self.link = link
+        self.timeout = timeout
+        self.retries = retries
+        self._seq = secrets.randbelow(0x10000)
+        self._decoder = frame.Decoder()
+
+    # ------------------------------------------------------------ commands
+
+    async def info(self) -> dict:
+        return await self._json(INFO)
+
+    async def set_time(self, ntp: int) -> dict:
+        return await self._json(SET_TIME, {"ntp": int(ntp)})
+
+    async def auth_request(self, kind: str) -> dict:
+        return await self._json(AUTH_REQUEST, {"kind": kind})
+
+    async def store_status(self, risk_level: int, last_contact: int | None,
+                           last_scoring: int | None) -> None:
+        await self.request(STORE_STATUS, _dumps({"riskLevel": int(risk_level),
+                                                 "lastContactDate": last_contact,
+                                                 "lastRiskScoringDate": last_scoring}))
+
+    async def write_bundle(self, blob: bytes, progress: ProgressBytes | None = None) -> dict:
+        """Stage the blob by offset, then commit (the token authenticates it with K_A_tuples)."""
+        offset = 0
+        while offset < len(blob):
+            piece = blob[offset:offset + CHUNK]
+            await self.request(BUNDLE_WRITE, struct.pack(">I", offset) + piece)
+            offset += len(piece)
+            if progress:
+                progress(offset, len(blob))
+        commit = struct.pack(">II", len(blob), binascii.crc32(blob) & 0xFFFFFFFF)
+        return _loads(await self.request(BUNDLE_COMMIT, commit, timeout=max(self.timeout, 15.0)))
+
+    async def open_history(self, start_ntp: int, end_ntp: int | None = None) -> dict:
+        session = await self._json(HISTORY_OPEN, {"from": int(start_ntp), "to": end_ntp})
+        session["data"] = bytearray()
+        return session
+
+    async def read_history(self, session: dict, progress: ProgressBytes | None = None) -> bytes:
+        """Read the session's stream; call again (with a new client) after LinkLost to resume."""
+        data: bytearray = session.setdefault("data", bytearray())
+        size = int(session["size"])
+        while len(data) < size:
+            head = struct.pack(">IIH", int(session["session"]), len(data),
+                               min(READ_CHUNK, size - len(data)))
+            piece = await self.request(HISTORY_READ, head)
+            if not piece:
+                raise TokenError("The token's history ended early. Retry the report.", 0)
+            data += piece
+            if progress:
+                progress(len(data), size)
+        return bytes(data[:size])
+
+    async def ack_history(self, session_id: int) -> dict:
+        return await self._json(HISTORY_ACK, {"session": int(session_id)})
+
+    async def erase_history(self) -> dict:
+        return await self._json(ERASE_HISTORY, {"confirm": "ERASE"})
+
+    async def provision(self, k_mac: bytes, k_tuples: bytes, id_a: bytes | None,
+                        settings: dict) -> dict:
+        if len(k_mac) != 32 or len(k_tuples) != 32 or (id_a is not None and len(id_a) != 5):
+            raise ValueError("K_A_mac and K_A_tuples must be 32 bytes, ID_A 5 bytes")
+        payload = (bytes(k_mac) + bytes(k_tuples) + (b"\x01" + bytes(id_a) if id_a else bytes(6))
+                   + _dumps(settings))
+        return _loads(await self.request(PROVISION, payload))
+
+    async def factory_reset(self) -> None:
+        nonce = await self.request(RESET_ARM)
+        await self.request(RESET_CONFIRM, bytes(nonce[:4]) + b"WIPE")
+
+    async def echo(self, data: bytes) -> bytes:
+        return await self.request(ECHO, data)
+
+    # ------------------------------------------------------------ framing
+
+    async def _json(self, command: int, obj: dict | None = None) -> dict:
+        return _loads(await self.request(command, b"" if obj is None else _dumps(obj)))
+
+    async def request(self, command: int, payload: bytes = b"", timeout: float | None = None
+                      ) -> bytes:
+        """Send one command and return the OK body; repeat with the same seq if no answer comes."""
+        self._seq = (self._seq + 1) & 0xFFFF
+        seq = self._seq
+        wire = frame.encode(command, seq, payload)
+        for _attempt in range(self.retries + 1):
+            await self.link.send(wire)
+            answer = await self._answer(command, seq, timeout or self.timeout)
+            if answer is None:
+                continue  # lost request or lost answer, or a garbled frame: repeat it
+            status, body = answer[0], bytes(answer[1:])
+            if status == STATUS_OK:
+                return body
+            raise TokenError(_plain(status, body), status)
+        raise LinkLost("The token stopped answering. Unplug it, plug it in again and retry: "
+                       "nothing was erased.")
+
+    async def _answer(self, command: int, seq: int, timeout: float) -> bytes | None:
+        """Wait for the answer to (command, seq); None on timeout or a BAD_FRAME error frame."""
+        loop_time = time.monotonic()
+        deadline = loop_time + timeout
+        while True:
+            for ftype, fseq, payload in self._decoder.frames():
+                if ftype == (command | RESPONSE) and fseq == seq:
+                    return payload or b"\x04"
+                if ftype == ERROR_TYPE:
+                    return None if (payload[:1] or b"\x01")[0] == STATUS_BAD_FRAME else payload
+                # else: a late answer to an earlier, repeated request: ignore it
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            data = await self.link.recv(remaining)
+            if data:
+                self._decoder.feed(data)
+
+
+def _plain(status: int, body: bytes) -> str:
+    detail = body.decode("utf-8", "replace").strip()[:200]
+    text = _PLAIN.get(status, f"The token reported error {status}.")
+    return f"{text} (token says: {detail})" if detail else text
+
+
+def _dumps(obj) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def _loads(body: bytes) -> dict:
+    try:
+        data = json.loads(body.decode("utf-8")) if body else {}
+    except (UnicodeDecodeError, ValueError):
+        raise TokenError("The token's answer is not understood. Unplug it, plug it in "
+                         "again and retry.", 4) from None
+    if not isinstance(data, dict):
+        raise TokenError("The token's answer is not understood.", 4)
+    return data
