@@ -17,8 +17,8 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from gateway import report_queue as rq
 from gateway.errors import KioskError, ServerError, ServerUnreachable, TokenError, UsageError

@@ -71,13 +71,10 @@ def _port_list(ports: str | list[str]) -> list[str]:
 
 
 async def _discover() -> list[str]:
-    """Ports where a token answers, by the kiosk core's auto-detection."""
-    from gateway import connect
+    """USB serial ports with a token board's USB IDs (the kiosk core's auto-detection)."""
+    from gateway.connect import candidate_ports
 
-    found = connect.discover()
-    if inspect.isawaitable(found):
-        found = await found
-    return [str(p) for p in found]
+    return await asyncio.to_thread(candidate_ports)
 
 
 def plain_error(exc: BaseException) -> str:
@@ -270,10 +267,16 @@ def _form_date(value: object, what: str) -> dt.date | None:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8088, server_url: str = "http://127.0.0.1:8080",
-          ports: str | list[str] = "auto") -> None:
-    """Run the kiosk page until interrupted (`robert-kiosk serve`)."""
+          ports: str | list[str] = "auto", queue_dir: str | Path | None = None) -> None:
+    """Run the kiosk page until interrupted."""
     import uvicorn
 
-    app = create_app(server_url, ports)
+    app = create_app(server_url, ports, queue_dir)
     print(f"Kiosk page on http://{host}:{port}/ (ROBERT server {server_url})", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def main(args) -> int:
+    """`robert-kiosk serve`: --host, --http-port, --server, --port (auto or a comma list), --queue."""
+    serve(args.host, args.http_port, args.server, args.port, getattr(args, "queue", None))
+    return 0
