@@ -8,7 +8,6 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from ports.host.air import AirClient, AirProtocolError, AirRadio, parse_air_message
 
 from .air_server import TinyAir

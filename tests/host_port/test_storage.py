@@ -7,7 +7,6 @@ import os
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from ports.host.storage import FolderStorage, StorageError
 
 

@@ -26,8 +26,9 @@ STALE_S = 2.0
 class PtyLink:
     """A pty whose incoming bytes go to `on_data(bytes) -> bytes`; the returned bytes go back."""
 
-    def __init__(self, link_path=None):
+    def __init__(self, link_path=None, stale_s=STALE_S):
         self.link_path = link_path
+        self.stale_s = stale_s
         self.master = self.slave = None
         self.name = None
         self.on_data = None
@@ -74,7 +75,7 @@ class PtyLink:
 
     def _drop_stale_output(self) -> None:
         unread = _unread_bytes(self.slave) + len(self._pending)
-        if unread and time.monotonic() - self._last_write > STALE_S:
+        if unread and time.monotonic() - self._last_write > self.stale_s:
             termios.tcflush(self.slave, termios.TCIFLUSH)
             self._pending = b""
             log.warning("dropped %d reply bytes the previous USB host never read", unread)
