@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from gateway import report_queue as rq
 from gateway.errors import KioskError, ServerError, ServerUnreachable, TokenError, UsageError
 from gateway.history import count_hellos, to_report_contacts
-from gateway.robert_api import InDoubt, RobertApi
+from gateway.robert_api import InDoubt, RobertApi, clock_ntp
 
 if TYPE_CHECKING:
     from gateway.token_client import TokenClient
@@ -166,13 +166,7 @@ class StatusResult:
 
 async def set_clock_from_server(client: TokenClient, api: RobertApi) -> dict:
     """The kiosk always sets the token's clock from the server before an authenticated request."""
-    clock = await api.clock()
-    try:
-        ntp = int(clock["time"])
-    except (KeyError, TypeError, ValueError):
-        raise ServerError("The server's clock answer is not understood. "
-                          "Check the server address.") from None
-    return await client.set_time(ntp)
+    return await client.set_time(clock_ntp(await api.clock()))
 
 
 def _require_provisioned(info: dict) -> None:
@@ -281,8 +275,7 @@ async def report_flow(client: TokenClient, api: RobertApi, code: str, *,
                          "Ask the holder, then confirm.")
     info = await client.info()
     _require_provisioned(info)
-    clock = await api.clock()
-    end_ntp = int(clock["time"])
+    end_ntp = clock_ntp(await api.clock())
     start_day = report_window_start(onset, test_date, ntp_to_datetime(end_ntp).date())
     start_ntp = date_to_ntp(start_day)
     progress("history", 0, 1)

@@ -9,12 +9,14 @@ kiosk (connect errors): a report code is single-use.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import httpx
 
 from gateway.errors import ServerError, ServerUnreachable
 
 API_PREFIX = "/api/v6"
+NTP_UNIX_OFFSET = 2208988800
 
 # What a 4xx means, per call, for the pharmacist.
 _PLAIN_4XX = {
@@ -133,3 +135,21 @@ def _json(answer: httpx.Response, name: str) -> dict:
         raise ServerError(f"The server's answer to {name} is not valid JSON. "
                           "Check the server address.", answer.status_code)
     return data
+
+
+def clock_ntp(clock: dict) -> int:
+    """NTP seconds from a GET /clock answer: `time` as NTP seconds, or an ISO 8601 instant."""
+    t = clock.get("time") if isinstance(clock, dict) else None
+    if isinstance(t, str) and t.strip().isdigit():
+        t = int(t)
+    if isinstance(t, int) and not isinstance(t, bool) and t > NTP_UNIX_OFFSET:
+        return t
+    if isinstance(t, str):
+        try:
+            when = datetime.fromisoformat(t.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)
+            return int(when.timestamp()) + NTP_UNIX_OFFSET
+    raise ServerError("The server's clock answer is not understood. Check the server address.")
