@@ -123,24 +123,9 @@ def opens_bundle(k_tuples: bytes | bytearray, blob: bytes) -> bool:
 
 
 async def _server_ntp(api) -> int:
-    return server_time_ntp(await api.clock())
+    from gateway.robert_api import clock_ntp
 
-
-def server_time_ntp(clock: dict) -> int:
-    """NTP seconds from a GET /clock answer (`time` as NTP seconds or as an ISO 8601 string)."""
-    t = clock.get("time") if isinstance(clock, dict) else None
-    if isinstance(t, int) and not isinstance(t, bool):
-        return t
-    if isinstance(t, str):
-        try:
-            when = dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.UTC)
-            return int(when.timestamp()) + NTP_UNIX_OFFSET
-    raise ProvisionError("the server's clock answer has no usable time; check the server address")
+    return clock_ntp(await api.clock())
 
 
 def ntp_to_iso(ntp: int) -> str:
@@ -174,9 +159,13 @@ def verify(info: dict, serial: str, server_ntp: int, options: TokenOptions) -> T
             "Provision it again with --factory-reset.",
             EXIT_FAILED,
         )
+    days_covered = int(tuples["remaining"]) * EPOCH_S / 86400
+    message = "ok"
+    if days_covered < options.days - 1:
+        message = f"ok; the server gave tuples for {days_covered:.1f} of the {options.days} days asked"
     return TokenRecord(
         port="", serial=info.get("serial") or serial, model=options.model, result="provisioned",
-        message="ok", tuples_first_epoch=first, tuples_last_epoch=last,
+        message=message, tuples_first_epoch=first, tuples_last_epoch=last,
         tuples_until=ntp_to_iso(server_ntp - server_ntp % EPOCH_S + int(tuples["remaining"]) * EPOCH_S),
         clock_error_s=clock_error,
         at=ntp_to_iso(server_ntp),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from provisioning.errors import ProvisionError
-from provisioning.station import TokenOptions, server_time_ntp, verify
+from provisioning.station import TokenOptions, verify
 
 NOW = 3_973_000_000
 
@@ -37,17 +37,3 @@ def test_each_failed_check_is_named(changes, words):
     with pytest.raises(ProvisionError) as err:
         verify(info(**changes), "RT-1", NOW, TokenOptions())
     assert words in err.value.message and "--factory-reset" in err.value.message
-
-
-@pytest.mark.parametrize("clock, ntp", [
-    ({"time": NOW}, NOW),
-    ({"time": "2026-11-23T16:00:00Z"}, 1795449600 + 2208988800),
-])
-def test_server_clock_forms(clock, ntp):
-    assert server_time_ntp(clock) == ntp
-
-
-@pytest.mark.parametrize("clock", [{}, {"time": None}, {"time": "yesterday"}, {"time": True}, []])
-def test_bad_server_clock_is_a_clear_error(clock):
-    with pytest.raises(ProvisionError, match="clock"):
-        server_time_ntp(clock)
