@@ -1,0 +1,201 @@
+"""The kiosk flows end to end: real robert-server, real host-port tokens over their ptys."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytest.importorskip("robert_token.frame", reason="the token core is not there yet")
+
+from conftest import live  # noqa: E402
+
+from gateway import flows  # noqa: E402
+from gateway.errors import LinkLost, ReportQueued, ServerError, UsageError  # noqa: E402
+from gateway.report_queue import ReportQueue  # noqa: E402
+from gateway.robert_api import RobertApi  # noqa: E402
+from gateway.token_client import TokenClient  # noqa: E402
+from gateway.transport.serial import SerialLink  # noqa: E402
+
+pytestmark = live
+KIOSK = [str(Path(sys.executable).parent / "robert-kiosk")]
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def with_client(pty: str, fn, timeout: float = 2.0):
+    link = SerialLink.open(pty)
+    try:
+        return await fn(TokenClient(link, timeout=timeout))
+    finally:
+        await link.close()
+
+
+def api_of(server) -> RobertApi:
+    return RobertApi(server.url, timeout=5.0, backoff=0.05, retries=2)
+
+
+def test_status_flow_refreshes_the_token(token, server):
+    stages = []
+
+    async def go(client):
+        async with api_of(server) as api:
+            return await flows.status_flow(client, api, lambda s, d, t: stages.append(s))
+
+    result = run(with_client(token.pty, go))
+    assert result.risk_level == 0 and result.token.headline == "Not at risk"
+    assert result.token.state == "ok" and result.token.serial == "RT-00000001"
+    assert result.tuples_written > 0 and "bundle" in stages
+    assert abs(result.clock_correction) < 5
+    assert result.token.risk_level == 0  # stored on the token, read back by INFO
+
+    async def again(client):  # a second status at once: too frequent for the server
+        async with api_of(server) as api:
+            await flows.status_flow(client, api)
+
+    with pytest.raises(ServerError) as err:
+        run(with_client(token.pty, again))
+    assert err.value.http_status == 400 and "30 minutes" in err.value.message
+
+
+def test_cli_info_and_status_json(token, server):
+    out = subprocess.run([*KIOSK, "info", "--port", token.pty, "--json"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["serial"] == "RT-00000001"
+    out = subprocess.run([*KIOSK, "status", "--port", token.pty, "--server", server.url],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("== Not at risk ==")
+
+
+def test_cli_errors_have_plain_words_and_exit_codes(tmp_path, server):
+    out = subprocess.run([*KIOSK, "info", "--port", str(tmp_path / "ttyACM7")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 5 and "no such port" in out.stderr and "Traceback" not in out.stderr
+    out = subprocess.run([*KIOSK, "report", "--port", "auto", "--code", "bad!", "--onset",
+                          "2026-01-01", "--yes", "--queue", str(tmp_path / "q")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "test code is not valid" in out.stderr
+    out = subprocess.run([*KIOSK, "report", "--onset", "yesterday"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 2 and "YYYY-MM-DD" in out.stderr
+
+
+def history_size(pty: str) -> dict:
+    async def go(client):
+        return await client.info()
+    return run(with_client(pty, go))["log"]
+
+
+def test_report_flow_delivers_then_acks_and_the_code_is_single_use(token, server, tmp_path):
+    queue = ReportQueue(tmp_path / "queue")
+    code = server.new_code()
+    onset = date.today() - timedelta(days=1)
+
+    async def go(client):
+        async with api_of(server) as api:
+            return await flows.report_flow(client, api, code, onset=onset, consent=True,
+                                           queue=queue)
+
+    result = run(with_client(token.pty, go))
+    assert result.delivered and result.acknowledged and result.queued_id is None
+    assert result.window_from == onset - timedelta(days=2)
+    assert len(queue) == 0
+    with pytest.raises(ServerError) as err:  # single-use code
+        run(with_client(token.pty, go))
+    assert err.value.http_status == 401 and "already used" in err.value.message
+    assert len(queue) == 0
+
+
+def test_wrong_code_is_refused_plainly_and_nothing_is_erased(token, server, tmp_path):
+    queue = ReportQueue(tmp_path / "queue")
+    before = history_size(token.pty)
+
+    async def go(client):
+        async with api_of(server) as api:
+            return await flows.report_flow(client, api, "ZZZZZZ", test_date=date.today(),
+                                           consent=True, queue=queue)
+
+    with pytest.raises(ServerError) as err:
+        run(with_client(token.pty, go))
+    assert err.value.exit_code == 4 and "wrong, expired or already used" in err.value.message
+    assert history_size(token.pty) == before and len(queue) == 0
+
+    async def no_consent(client):
+        async with api_of(server) as api:
+            return await flows.report_flow(client, api, server.new_code(),
+                                           test_date=date.today(), consent=False, queue=queue)
+
+    with pytest.raises(UsageError, match="consent"):
+        run(with_client(token.pty, no_consent))
+
+
+def test_server_killed_mid_report_then_retry_delivers_once(token, server, tmp_path):
+    queue = ReportQueue(tmp_path / "queue")
+    code = server.new_code()
+
+    def kill_before_upload(stage, done, total):
+        if stage == "upload" and done == 0:
+            server.kill()
+
+    async def go(client):
+        async with api_of(server) as api:
+            return await flows.report_flow(client, api, code, test_date=date.today(),
+                                           consent=True, queue=queue, progress=kill_before_upload)
+
+    with pytest.raises(ReportQueued) as err:
+        run(with_client(token.pty, go))
+    assert err.value.exit_code == 6 and "nothing was erased" in err.value.message
+    assert len(queue) == 1
+    raw = b"".join(p.read_bytes() for p in (tmp_path / "queue").glob("*.report"))
+    assert code.encode() not in raw  # encrypted at rest
+    server.start()  # back, same port, same database
+
+    async def retry(client):
+        async with api_of(server) as api:
+            return await flows.retry_flow(client, api, queue)
+
+    [result] = run(with_client(token.pty, retry))
+    assert result.delivered and result.acknowledged and len(queue) == 0
+    assert run(with_client(token.pty, retry)) == []  # nothing left: never posted twice
+    with httpx.Client(base_url=server.url) as http:  # the server burned the code exactly once
+        assert http.post("/api/v6/report", json={"token": code, "contacts": []}).status_code == 401
+
+
+def test_link_lost_mid_history_read_resumes_from_the_offset(token, server):
+    """The cable is pulled during HISTORY_READ; a new link resumes the same session."""
+    sizes = []
+
+    async def go():
+        link = SerialLink.open(token.pty)
+        client = TokenClient(link)
+        info = await client.info()
+        session = await client.open_history(info["clock"]["ntp"] - 14 * 86400, None)
+        sizes.append(session["size"])
+        if session["size"] == 0:
+            pytest.skip("empty history: resumption needs a log")
+
+        def pull(done, total):
+            if done < total:
+                link._port.close()  # the cable is pulled after the first chunk
+
+        with pytest.raises(LinkLost):
+            await client.read_history(session, progress=pull)
+        got_before = len(session["data"])
+        assert 0 < got_before < session["size"]
+        link2 = SerialLink.open(token.pty)
+        data = await TokenClient(link2).read_history(session)
+        await link2.close()
+        return got_before, data
+
+    got_before, data = run(go())
+    assert len(data) == sizes[0]
