@@ -135,3 +135,16 @@ async def open_ble(address: str, transport: str | None = None) -> BleLink:
         raise
     link._on_close.append(hci_transport.close)
     return link
+
+
+async def virtual_kiosk_device(local_link) -> Device:
+    """A powered-on kiosk device on a Bumble `LocalLink` (tests, benchmarks: no radio needed)."""
+    from bumble.controller import Controller
+    from bumble.host import Host
+    from bumble.transport.common import AsyncPipeSink
+
+    controller = Controller("kiosk", link=local_link)
+    device = Device(name="robert-kiosk", address=hci.Address(KIOSK_ADDRESS),
+                    host=Host(controller, AsyncPipeSink(controller)))
+    await device.power_on()
+    return device

@@ -127,9 +127,13 @@ class TokenProcess:
 
 def provision(token: TokenProcess, server: ServerProcess) -> None:
     """Provision the token with the provisioning station's own CLI (registers it with the server)."""
+    provision_pty(token.pty, server, token.log)
+
+
+def provision_pty(pty: str, server: ServerProcess, log=lambda: "") -> None:
     out = subprocess.run(
-        [str(BIN / "robert-provision"), "token", "--port", token.pty, "--server", server.url,
+        [str(BIN / "robert-provision"), "token", "--port", pty, "--server", server.url,
          "--server-key", server.public_key(), "--days", "4"],
         capture_output=True, text=True, timeout=120, env=_env())
     if out.returncode != 0:
-        raise RuntimeError(f"robert-provision failed: {out.stdout} {out.stderr}\n{token.log()}")
+        raise RuntimeError(f"robert-provision failed: {out.stdout} {out.stderr}\n{log()}")
