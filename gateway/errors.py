@@ -53,6 +53,7 @@ class TokenError(KioskError):
 
     exit_code = EXIT_TOKEN
     NOT_PROVISIONED = 5
+    NO_TUPLE = 8
     BAD_STATE = 10
 
     def __init__(self, message: str, status: int = 0) -> None:

@@ -184,7 +184,15 @@ async def status_flow(client: TokenClient, api: RobertApi,
     progress("clock", 1, 5)
     clock = await set_clock_from_server(client, api)
     progress("status", 2, 5)
-    answer = await api.status(await client.auth_request("status"))
+    try:
+        auth = await client.auth_request("status")
+    except TokenError as exc:
+        if exc.status != TokenError.NO_TUPLE:
+            raise
+        raise TokenError("The token has no identifiers left for today, so it cannot ask the "
+                         "server for its status. Take it to the provisioning station to be "
+                         "registered again.", exc.status) from None
+    answer = await api.status(auth)
     risk = int(answer.get("riskLevel") or 0)
     last_contact = _ntp_or_none(answer.get("lastContactDate"))
     last_scoring = _ntp_or_none(answer.get("lastRiskScoringDate"))
@@ -432,7 +440,12 @@ async def retire_flow(client: TokenClient, api: RobertApi,
     _require_provisioned(info)
     await set_clock_from_server(client, api)
     progress("server", 1, 3)
-    await api.unregister(await client.auth_request("unregister"))
+    try:
+        await api.unregister(await client.auth_request("unregister"))
+    except ServerError as exc:
+        # Already unknown to the server (an earlier retire stopped before the wipe): go on.
+        if exc.http_status not in (404, 430):
+            raise
     progress("token", 2, 3)
     await client.factory_reset()
     progress("done", 3, 3)
