@@ -1,16 +1,39 @@
-"""Fixtures: a real `robert-server` and real host-port tokens, stopped after each test module."""
+"""Fixtures: a real `robert-server` and real host-port tokens (the kiosk tests' process helpers)."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sys
+from pathlib import Path
 
 import pytest
-from live_procs import Server, Token
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
+
+from kiosk_live import ServerProcess, TokenProcess  # noqa: E402
+
+
+def live_parts_present() -> bool:
+    """The token core and the console scripts are needed for the live tests."""
+    try:
+        import robert.crypto  # noqa: F401
+        import robert_token.frame  # noqa: F401
+        import robert_token.sync  # noqa: F401
+    except ImportError:
+        return False
+    bin_dir = Path(sys.executable).parent
+    return all((bin_dir / s).exists() or shutil.which(s)
+               for s in ("robert-server", "robert-token", "robert-provision"))
+
+
+live = pytest.mark.skipif(not live_parts_present(),
+                          reason="the token core, robert.crypto or the server stub is not there yet")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("server"))
+    srv = ServerProcess(tmp_path_factory.mktemp("server")).start()
     yield srv
     srv.stop()
 
@@ -23,10 +46,10 @@ def server_key(server) -> str:
 @pytest.fixture
 def make_token(tmp_path):
     """Start host-port tokens on demand; all are stopped at the end of the test."""
-    started: list[Token] = []
+    started: list[TokenProcess] = []
 
-    def start(name: str = "tok", serial: str | None = None) -> Token:
-        token = Token(tmp_path / f"{name}-state", tmp_path / f"{name}.log", serial)
+    def start(name: str = "tok", serial: str = "RT-00000000") -> TokenProcess:
+        token = TokenProcess(tmp_path / name, serial).start()
         started.append(token)
         return token
 
