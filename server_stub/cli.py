@@ -1,0 +1,137 @@
+"""`robert-server`: run the stub, or hand out a report code or the server's public key.
+
+    robert-server --db PATH [--host H] [--port P] [--clock-offset S] [--require-captcha] [--dev-admin]
+    robert-server new-code --db PATH [--long] [--clock-offset S]
+    robert-server public-key --db PATH
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import socket
+import sqlite3
+import sys
+
+from server_stub import codes
+from server_stub.clock import Clock
+from server_stub.kek import KekError
+from server_stub.service import Settings
+from server_stub.store import Store
+
+SUBCOMMANDS = ("new-code", "public-key")
+
+
+def serve_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="robert-server",
+        description="A ROBERT server (API v6) with the real crypto, backed by SQLite.",
+        epilog="Other commands: 'robert-server new-code --help', 'robert-server public-key --help'.")
+    p.add_argument("--db", required=True, help="SQLite database file (created if missing); "
+                   "its key-encryption key is kept next to it as DB.kek")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080,
+                   help="TCP port (default 8080; 0 picks a free one, printed at start)")
+    _clock_offset_arg(p)
+    p.add_argument("--require-captcha", action="store_true",
+                   help="refuse registrations whose captcha answer is not 'ROBERT' (401)")
+    p.add_argument("--dev-admin", action="store_true",
+                   help="enable PUT /admin/clock {\"offset\": S} for loopback clients (simulator)")
+    p.add_argument("--log-level", default="warning",
+                   choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--access-log", action="store_true", help="log one line per request")
+    return p
+
+
+def new_code_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="robert-server new-code",
+        description="Print a fresh single-use report code on stdout and nothing else: "
+                    "6 characters valid 1 hour, or with --long a UUID valid 10 days.")
+    p.add_argument("--db", required=True, help="the server's SQLite database")
+    p.add_argument("--long", action="store_true", help="a long code (UUID, valid 10 days)")
+    _clock_offset_arg(p)
+    return p
+
+
+def public_key_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="robert-server public-key",
+        description="Print the server's ECDH public key (base64 of the SubjectPublicKeyInfo DER) "
+                    "on stdout and nothing else; created with the database if missing.")
+    p.add_argument("--db", required=True, help="the server's SQLite database")
+    return p
+
+
+def _clock_offset_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--clock-offset", type=float, default=0.0, metavar="SECONDS",
+                   help="shift the server clock by this many seconds (default 0)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv and argv[0] == "new-code":
+            args = new_code_parser().parse_args(argv[1:])
+            with _open_store(args.db) as store:
+                print(codes.new_code(store, Clock(args.clock_offset).ntp(), long=args.long))
+            return 0
+        if argv and argv[0] == "public-key":
+            args = public_key_parser().parse_args(argv[1:])
+            with _open_store(args.db) as store:
+                print(base64.b64encode(store.public_key_spki()).decode())
+            return 0
+        return serve(serve_parser().parse_args(argv))
+    except (KekError, sqlite3.Error, OSError) as exc:
+        print(f"robert-server: {exc}", file=sys.stderr)
+        return 1
+
+
+class _open_store:
+    def __init__(self, path: str) -> None:
+        self.store = Store(path)
+
+    def __enter__(self) -> Store:
+        return self.store
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.close()
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server_stub.app import create_app
+
+    store = Store(args.db)
+    clock = Clock(args.clock_offset)
+    app = create_app(store, clock, Settings(require_captcha=args.require_captcha),
+                     dev_admin=args.dev_admin)
+    sock = _listen(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"robert-server: listening on http://{shown}:{port} (db {args.db}, clock offset "
+          f"{args.clock_offset:+g} s{', dev admin' if args.dev_admin else ''})",
+          file=sys.stderr, flush=True)
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=args.access_log,
+                            lifespan="off")
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        store.close()
+    return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind and listen before printing the address, so a client can connect at once."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+if __name__ == "__main__":
+    sys.exit(main())

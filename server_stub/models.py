@@ -1,0 +1,121 @@
+"""Request and response bodies of API v6, as pydantic models (they are the OpenAPI schema).
+
+Field names are the wire names of the real ROBERT server. Byte fields are
+base64 strings; their lengths are checked by the service, which answers 400
+with a message naming the field.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+MAX_CONTACTS = 20_000
+MAX_HELLOS_PER_CONTACT = 5_000
+TUPLES_DAYS_MIN = 4
+TUPLES_DAYS_MAX = 30
+
+class PushInfo(BaseModel):
+    token: str = Field(max_length=4096)
+    locale: str = Field(max_length=64)
+    timezone: str = Field(max_length=64)
+
+
+class ClientConfig(BaseModel):
+    name: str
+    value: int | float | str | bool | list[int] | list[float]
+
+
+class RegisterRequest(BaseModel):
+    captchaId: str = Field(max_length=256)
+    captcha: str = Field(max_length=256)
+    clientPublicECDHKey: str = Field(max_length=1024,
+                                     description="base64 of a P-256 SubjectPublicKeyInfo (DER)")
+    pushInfo: PushInfo | None = None
+    tuplesDays: int | None = Field(
+        default=None,
+        description="Extension of this stub: days of tuples wanted (clamped to "
+                    f"{TUPLES_DAYS_MIN}..{TUPLES_DAYS_MAX}); the real server gives 4.")
+
+
+class RegisterResponse(BaseModel):
+    tuples: str = Field(description="base64 of IV || AES-256-GCM ciphertext || tag")
+    timeStart: int = Field(description="service start, NTP seconds")
+    config: list[ClientConfig]
+    message: str | None = None
+
+
+class AuthRequest(BaseModel):
+    ebid: str = Field(max_length=64, description="base64 of the 8-byte EBID of epochId")
+    epochId: int = Field(ge=0, lt=2**32)
+    time: str = Field(max_length=64, description="base64 of the 4-byte NTP seconds")
+    mac: str = Field(max_length=128, description="base64 of the 32-byte HMAC-SHA256")
+
+
+class StatusRequest(AuthRequest):
+    pushInfo: PushInfo | None = None
+
+
+class StatusResponse(BaseModel):
+    riskLevel: int = Field(description="0 no risk, 4 at risk")
+    tuples: str
+    config: list[ClientConfig]
+    lastContactDate: str | None = Field(
+        default=None, description="NTP seconds (as a string) of the UTC day of the last contact")
+    lastRiskScoringDate: str | None = Field(
+        default=None, description="NTP seconds (as a string) of the last scoring")
+    declarationToken: str | None = None
+    analyticsToken: str | None = None
+    message: str | None = None
+
+
+class HelloId(BaseModel):
+    timeCollectedOnDevice: int = Field(ge=0, lt=2**48, description="NTP seconds of reception")
+    timeFromHelloMessage: int = Field(ge=0, lt=2**16, description="Time16 of the HELLO")
+    mac: str = Field(max_length=32, description="base64 of the 5-byte HELLO MAC")
+    rssiCalibrated: int = Field(ge=-32768, lt=32768)
+
+
+class Contact(BaseModel):
+    ebid: str = Field(max_length=64)
+    ecc: str = Field(max_length=16)
+    ids: list[HelloId] = Field(max_length=MAX_HELLOS_PER_CONTACT)
+
+
+class ReportRequest(BaseModel):
+    token: str = Field(max_length=64, description="report code (6 characters or a UUID)")
+    contacts: list[Contact] = Field(max_length=MAX_CONTACTS)
+
+
+class ReportResponse(BaseModel):
+    success: bool
+    message: str | None = None
+    reportValidationToken: str | None = None
+
+
+class SuccessResponse(BaseModel):
+    success: bool
+    message: str | None = None
+
+
+class ClockResponse(BaseModel):
+    serviceStartDate: str = Field(description="UTC date of the service start, YYYY-MM-DD")
+    time: int = Field(description="server time, NTP seconds")
+    epoch: int
+
+
+class VerifyResponse(BaseModel):
+    valid: bool
+
+
+class AdminClockRequest(BaseModel):
+    offset: float = Field(ge=-10 * 365 * 86400, le=10 * 365 * 86400,
+                          description="seconds added to the system time")
+
+
+class AdminClockResponse(BaseModel):
+    offset: float
+    time: int = Field(description="server time after the change, NTP seconds")
+
+
+class ErrorResponse(BaseModel):
+    message: str

@@ -1,0 +1,121 @@
+"""A ROBERT API v6 client written from ROBERT-PROTOCOL.md alone.
+
+It imports nothing from this repository (only `cryptography`, hmac and
+httpx), so it checks the server stub against the protocol text rather than
+against our own library. It needs no SKINNY: EBIDs are opaque to a client.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+NTP_UNIX_DELTA = 2208988800
+EPOCH_SECONDS = 900
+TIME_START = 3799958400  # 2020-06-01T00:00Z in NTP seconds
+PREFIX_HELLO, PREFIX_STATUS, PREFIX_UNREGISTER, PREFIX_DELETE = 1, 2, 3, 4
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def epoch_of(ntp: int) -> int:
+    return (ntp - TIME_START) // EPOCH_SECONDS
+
+
+@dataclass
+class SpecClient:
+    """One registration: its own ECDH key, K_A_mac, K_A_tuples and decrypted tuples."""
+
+    api: httpx.Client
+    server_key_b64: str
+    k_mac: bytes = field(default=b"", repr=False)
+    k_tuples: bytes = field(default=b"", repr=False)
+    tuples: dict[int, tuple[bytes, int]] = field(default_factory=dict)
+
+    def register(self, **extra: object) -> httpx.Response:
+        private = ec.generate_private_key(ec.SECP256R1())
+        spki = private.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        body = {"captchaId": "id", "captcha": "ROBERT", "clientPublicECDHKey": b64(spki), **extra}
+        r = self.api.post("/api/v6/register", json=body)
+        if r.status_code == 201:
+            server_key = serialization.load_der_public_key(base64.b64decode(self.server_key_b64))
+            z = private.exchange(ec.ECDH(), server_key)
+            self.k_mac = hmac.new(z, b"mac", hashlib.sha256).digest()
+            self.k_tuples = hmac.new(z, b"tuples", hashlib.sha256).digest()
+            self.take_tuples(r.json()["tuples"])
+        return r
+
+    def take_tuples(self, blob_b64: str) -> None:
+        blob = base64.b64decode(blob_b64)
+        plain = AESGCM(self.k_tuples).decrypt(blob[:12], blob[12:], None)
+        for t in json.loads(plain):
+            ebid = base64.b64decode(t["key"]["ebid"])
+            ecc = base64.b64decode(t["key"]["ecc"])
+            assert len(ebid) == 8 and len(ecc) == 1
+            self.tuples[t["epochId"]] = (ebid, ecc[0])
+
+    def hello(self, ntp_time: int) -> bytes:
+        """The 16-byte HELLO this client emits at `ntp_time`."""
+        ebid, ecc = self.tuples[epoch_of(ntp_time)]
+        time16 = (ntp_time & 0xFFFF).to_bytes(2, "big")
+        mac = hmac.new(self.k_mac, bytes([PREFIX_HELLO, ecc]) + ebid + time16,
+                       hashlib.sha256).digest()[:5]
+        return bytes([ecc]) + ebid + time16 + mac
+
+    def auth_body(self, prefix: int, ntp_time: int, epoch_id: int | None = None) -> dict:
+        epoch_id = epoch_of(ntp_time) if epoch_id is None else epoch_id
+        ebid = self.tuples[epoch_id][0]
+        time32 = ntp_time.to_bytes(4, "big")
+        mac = hmac.new(self.k_mac, bytes([prefix]) + ebid + epoch_id.to_bytes(4, "big") + time32,
+                       hashlib.sha256).digest()
+        return {"ebid": b64(ebid), "epochId": epoch_id, "time": b64(time32), "mac": b64(mac)}
+
+    def status(self, ntp_time: int) -> httpx.Response:
+        r = self.api.post("/api/v6/status", json=self.auth_body(PREFIX_STATUS, ntp_time))
+        if r.status_code == 200:
+            self.take_tuples(r.json()["tuples"])
+        return r
+
+    def unregister(self, ntp_time: int) -> httpx.Response:
+        return self.api.post("/api/v6/unregister", json=self.auth_body(PREFIX_UNREGISTER, ntp_time))
+
+    def delete_history(self, ntp_time: int) -> httpx.Response:
+        return self.api.post("/api/v6/deleteExposureHistory",
+                             json=self.auth_body(PREFIX_DELETE, ntp_time))
+
+
+def server_time(api: httpx.Client) -> int:
+    return int(api.get("/api/v6/clock").json()["time"])
+
+
+def heard(emitter: SpecClient, start_ntp: int, seconds: int, every: int, rssi: int,
+          delay: int = 1) -> list[tuple[bytes, int, int]]:
+    """What a receiver close to `emitter` logs: (HELLO, reception NTP time, calibrated RSSI)."""
+    return [(emitter.hello(t), t + delay, rssi) for t in range(start_ntp, start_ntp + seconds, every)]
+
+
+def report_body(code: str, log: list[tuple[bytes, int, int]]) -> dict:
+    """Group received HELLOs by EBID into the report's contacts."""
+    contacts: dict[tuple[bytes, int], list[dict]] = defaultdict(list)
+    for hello, time_collected, rssi in log:
+        contacts[(hello[1:9], hello[0])].append({
+            "timeCollectedOnDevice": time_collected,
+            "timeFromHelloMessage": int.from_bytes(hello[9:11], "big"),
+            "mac": b64(hello[11:16]),
+            "rssiCalibrated": rssi,
+        })
+    return {"token": code, "contacts": [
+        {"ebid": b64(ebid), "ecc": b64(bytes([ecc])), "ids": ids}
+        for (ebid, ecc), ids in contacts.items()]}
