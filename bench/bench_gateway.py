@@ -1,0 +1,133 @@
+"""Kiosk benchmarks: history transfer over the pty and over BLE, and plugged -> status shown.
+
+Everything runs for real on loopback: a robert-server process, host-port
+tokens (a process on a pty; the same core in-process behind Bumble's virtual
+BLE link). The token's log is filled with HELLOs through the core's own
+`on_advert` before the transfer is timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "gateway"))
+
+HISTORY_HELLOS = 3000
+
+
+async def _timed_history(client, link) -> dict:
+    """Open the whole window, read it, and count payload against wire bytes."""
+    info = await client.info()
+    now = info["clock"]["ntp"]
+    sent0, recv0 = link.bytes_sent, link.bytes_received
+    start = time.perf_counter()
+    session = await client.open_history(now - 14 * 86400, None)
+    data = await client.read_history(session)
+    seconds = time.perf_counter() - start
+    wire = (link.bytes_sent - sent0) + (link.bytes_received - recv0)
+    return {"bytes": len(data), "seconds": seconds, "wire": wire}
+
+
+async def _status_shown(pty: str, server_url: str) -> tuple[float, float]:
+    """Seconds from 'plugged' (port appears) to INFO shown, and to the server status shown."""
+    from gateway import flows
+    from gateway.connect import open_link
+    from gateway.robert_api import RobertApi
+    from gateway.token_client import TokenClient
+
+    start = time.perf_counter()
+    link = await open_link(pty)
+    client = TokenClient(link)
+    await flows.info_flow(client)
+    t_info = time.perf_counter() - start
+    async with RobertApi(server_url) as api:
+        await flows.status_flow(client, api)
+    t_status = time.perf_counter() - start
+    await link.close()
+    return t_info, t_status
+
+
+def _row(name: str, m: dict, mtu: object) -> list[object]:
+    rate = m["bytes"] / m["seconds"] if m["seconds"] else 0.0
+    eff = m["bytes"] / m["wire"] if m["wire"] else 0.0
+    return [name, mtu, m["bytes"], round(m["seconds"] * 1000, 1), round(rate / 1024, 1),
+            round(eff, 3)]
+
+
+def run() -> list[Table]:
+    from kiosk_live import ServerProcess, TokenProcess, provision
+    from seed import seed_history
+
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
+        tmp = Path(tmp)
+        server = ServerProcess(tmp / "server").start()
+        try:
+            token = TokenProcess(tmp / "tok", "RT-0000BE0C").start()
+            try:
+                provision(token, server)
+                plugged = asyncio.run(_status_shown(token.pty, server.url))
+            finally:
+                token.stop()
+            hellos = seed_history(tmp / "tok" / "flash", HISTORY_HELLOS)
+            token = TokenProcess(tmp / "tok", "RT-0000BE0C").start()
+            try:
+                pty_m = asyncio.run(_pty_history(token.pty))
+            finally:
+                token.stop()
+            ble_m, mtu = asyncio.run(_ble_history(tmp / "tok" / "flash", "RT-0000BE0C"))
+        finally:
+            server.stop()
+    history = Table(
+        "Kiosk: history transfer (HISTORY_OPEN + HISTORY_READ, whole window)",
+        ["link", "ATT MTU", "history bytes", "ms", "KiB/s", "payload/wire"],
+        [_row("pty (USB path)", pty_m, "-"), _row("BLE (Bumble virtual link)", ble_m, mtu)],
+        note=f"{hellos} HELLOs in the log; payload/wire = history bytes / all frame bytes both "
+             "ways. Ratio BLE/pty throughput: "
+             f"{(ble_m['bytes'] / ble_m['seconds']) / (pty_m['bytes'] / pty_m['seconds']):.2f}")
+    plug = Table("Kiosk: token plugged -> shown (loopback server, pty)",
+                 ["step", "seconds"],
+                 [["INFO shown", round(plugged[0], 3)],
+                  ["status shown (clock, status request, server, bundle written)",
+                   round(plugged[1], 3)]])
+    return [history, plug]
+
+
+async def _pty_history(pty: str) -> dict:
+    from gateway.link import CountingLink
+    from gateway.token_client import TokenClient
+    from gateway.transport.serial import SerialLink
+
+    link = CountingLink(SerialLink.open(pty))
+    try:
+        return await _timed_history(TokenClient(link), link)
+    finally:
+        await link.close()
+
+
+async def _ble_history(flash: Path, serial: str) -> tuple[dict, int]:
+    from bumble.link import LocalLink
+    from ports.host import ble as token_ble
+    from ports.host.process import HostToken
+
+    from gateway.link import CountingLink
+    from gateway.token_client import TokenClient
+    from gateway.transport.ble import BleLink, virtual_kiosk_device
+
+    host = HostToken(str(flash), serial=serial, out=io.StringIO())
+    await host.start()
+    air = LocalLink()
+    device, _ = await token_ble.start_virtual_token(air, host.new_session, serial)
+    kiosk = await virtual_kiosk_device(air)
+    ble = await BleLink.connect(kiosk, str(device.random_address))
+    link = CountingLink(ble)
+    try:
+        return await _timed_history(TokenClient(link, timeout=5.0), link), ble.mtu
+    finally:
+        await link.close()
