@@ -116,9 +116,17 @@ class BleLink:
                 await closer()
 
 
-async def open_ble(address: str, transport: str | None = None) -> BleLink:
-    """Open the kiosk's controller (env ROBERT_KIOSK_BLE_TRANSPORT, default usb:0) and connect."""
-    spec = transport or os.environ.get(TRANSPORT_ENV, "usb:0")
+async def open_ble(address: str, transport: str | None = None):
+    """Connect to a token over BLE.
+
+    With env ROBERT_KIOSK_BLE_TRANSPORT (or `transport`) set, Bumble drives that
+    controller; otherwise bleak (the OS Bluetooth stack) when it is installed,
+    else Bumble on the first USB dongle (`usb:0`).
+    """
+    spec = transport or os.environ.get(TRANSPORT_ENV)
+    if spec is None and _bleak_available():
+        return await BleakLink.connect(address)
+    spec = spec or "usb:0"
     try:
         hci_transport = await open_transport(spec)
     except Exception as exc:  # bumble raises many types for a missing dongle
@@ -148,3 +156,63 @@ async def virtual_kiosk_device(local_link) -> Device:
                     host=Host(controller, AsyncPipeSink(controller)))
     await device.power_on()
     return device
+
+
+def _bleak_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bleak") is not None
+
+
+class BleakLink:
+    """A `Link` through the OS Bluetooth stack with bleak (optional; not installed by default)."""
+
+    def __init__(self, client, address: str) -> None:
+        self._client = client
+        self.mtu = int(getattr(client, "mtu_size", 23) or 23)
+        self.description = f"BLE {address} (OS stack, ATT MTU {self.mtu})"
+        self._inbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._lost = False
+
+    @classmethod
+    async def connect(cls, address: str) -> BleakLink:
+        from bleak import BleakClient
+        from bleak.exc import BleakError
+
+        holder: list[BleakLink] = []
+
+        def gone(_client) -> None:
+            if holder:
+                holder[0]._lost = True
+                holder[0]._inbox.put_nowait(None)
+
+        client = BleakClient(address, disconnected_callback=gone, timeout=CONNECT_TIMEOUT)
+        try:
+            await client.connect()
+            link = cls(client, address)
+            holder.append(link)
+            await client.start_notify(NOTIFY_UUID, lambda _c, data: link._inbox.put_nowait(
+                bytes(data)))
+        except (BleakError, TimeoutError, OSError) as exc:
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+            raise NoToken(f"No token answers over BLE at {address} ({type(exc).__name__}). "
+                          "Bring the token closer and retry.") from None
+        return link
+
+    async def send(self, data: bytes) -> None:
+        if self._lost:
+            raise LinkLost()
+        step = self.mtu - 3
+        try:
+            for i in range(0, len(data), step):
+                await self._client.write_gatt_char(WRITE_UUID, data[i:i + step], response=False)
+        except Exception:
+            self._lost = True
+            raise LinkLost() from None
+
+    recv = BleLink.recv
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._client.disconnect()
