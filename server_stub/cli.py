@@ -16,7 +16,6 @@ import sys
 from server_stub import codes
 from server_stub.clock import Clock
 from server_stub.kek import KekError
-from server_stub.service import Settings
 from server_stub.store import Store
 
 SUBCOMMANDS = ("new-code", "public-key")
@@ -102,6 +101,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server_stub.app import create_app
+    from server_stub.service import Settings
 
     store = Store(args.db)
     clock = Clock(args.clock_offset)
