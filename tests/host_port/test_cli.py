@@ -1,0 +1,54 @@
+"""`robert-token` command line: help, bad options, an air that is not there."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+CMD = [sys.executable, "-m", "ports.host.main"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CMD, *args], capture_output=True, text=True, timeout=30)
+
+
+def test_help_lists_every_option():
+    result = run("--help")
+    assert result.returncode == 0
+    for option in ("--state", "--air", "--pty-link", "--ble", "--serial", "--model",
+                   "--drift-ppm", "--clock-offset"):
+        assert option in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--air", "nowhere"], "expected HOST:PORT"),
+    (["--air", "127.0.0.1:99999"], "expected HOST:PORT"),
+    (["--serial", "token 1"], "RT-00000001"),
+    (["--drift-ppm", "fast"], "number of ppm"),
+    (["--drift-ppm", "5000"], "1000 ppm"),
+    (["--clock-offset", "later"], "seconds"),
+])
+def test_bad_options_are_refused_clearly(tmp_path, args, message):
+    result = run("--state", str(tmp_path / "flash"), *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "flash").exists(), "nothing is created for a refused command line"
+
+
+def test_missing_state_is_refused():
+    result = run()
+    assert result.returncode == 2 and "--state" in result.stderr
+
+
+def test_an_air_that_is_not_listening_is_a_clear_error(tmp_path):
+    with socket.socket() as s:  # a free port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = run("--state", str(tmp_path), "--air", f"127.0.0.1:{port}")
+    assert result.returncode == 2
+    assert "cannot start" in result.stderr and str(port) in result.stderr
+    assert "READY" not in result.stdout

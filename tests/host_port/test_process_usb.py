@@ -1,0 +1,125 @@
+"""`robert-token` as a real process, spoken to over its pty with pyserial."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import threading
+import time
+
+import pytest
+import serial
+
+frame = pytest.importorskip("robert_token.frame")
+pytest.importorskip("robert_token.sync", reason="the token core is not there yet")
+
+from .usb_kiosk import UsbKiosk  # noqa: E402
+
+NTP_NOW = int(time.time()) + 2208988800
+
+
+def provision_payload(serial_no: str) -> bytes:
+    config = {"cc": 33, "rx_gain": -10, "tx_gain": -5, "serial": serial_no, "model": "nrf52840"}
+    return os.urandom(32) + os.urandom(32) + b"\x01" + os.urandom(5) + json.dumps(config).encode()
+
+
+def test_prints_pty_then_ready_and_answers_info(spawn_token, tmp_path):
+    link = tmp_path / "usb0"
+    token = spawn_token("--serial", "RT-00000007", "--model", "nrf52840", "--pty-link", str(link))
+    assert token.pty.startswith("/dev/pts/")
+    assert os.path.realpath(link) == token.pty
+    with UsbKiosk(str(link)) as kiosk:
+        info = kiosk.info()
+    assert info["proto"] == 1
+    assert info["serial"] == "RT-00000007"
+    assert info["model"] == "nrf52840"
+    assert info["provisioned"] is False
+    assert info["state"] == "not_provisioned"
+    assert token.stop() == 0
+    assert not os.path.lexists(link), "the --pty-link symlink is removed on a clean stop"
+
+
+def test_set_time_echo_and_garbage(spawn_token):
+    token = spawn_token("--serial", "RT-00000008")
+    with UsbKiosk(token.pty) as kiosk:
+        kiosk.ok(frame.PROVISION, provision_payload("RT-00000008"))
+        answer = kiosk.json(frame.SET_TIME, {"ntp": NTP_NOW + 3600})
+        assert 3590 <= answer["correction"] <= 3610, answer
+        assert kiosk.info()["clock"]["set"] is True
+
+        blob = bytes(range(256)) * 8
+        assert kiosk.ok(frame.ECHO, blob) == blob
+
+        kiosk.send(b"line noise\r\n")  # skipped, counted as garbage
+        bad = bytearray(frame.encode(frame.ECHO, 77, b"abc"))
+        bad[-1] ^= 0xFF  # CRC broken
+        kiosk.send(bytes(bad))
+        ok, ftype, seq, payload = kiosk.next_event()
+        assert (ok, ftype, seq) == (True, 0xFF, 0)
+        assert payload[0] == frame.BAD_FRAME and b"CRC" in payload[1:]
+
+        status, body = kiosk.request(0x55)
+        assert status == frame.UNKNOWN_COMMAND and body
+
+        link = kiosk.info()["link"]
+        assert link["garbage"] >= len(b"line noise\r\n")
+        assert link["bad_frames"] >= 1
+
+
+def test_kiosk_reconnects_to_the_same_pty(spawn_token):
+    token = spawn_token("--serial", "RT-00000009")
+    for round_ in range(3):
+        with UsbKiosk(token.pty) as kiosk:
+            assert kiosk.ok(frame.ECHO, b"round %d" % round_) == b"round %d" % round_
+            if round_ == 1:  # cable pulled in the middle of a frame
+                kiosk.send(frame.encode(frame.ECHO, 9, b"x" * 100)[:40])
+    with UsbKiosk(token.pty) as kiosk:
+        time.sleep(2.2)  # the half frame is older than 2 s: dropped, not glued to the next
+        assert kiosk.info()["serial"] == "RT-00000009"
+
+
+def test_power_cut_mid_write_keeps_state(spawn_token, tmp_path):
+    state = tmp_path / "flash"
+    token = spawn_token("--serial", "RT-00000010", state=state)
+    with UsbKiosk(token.pty) as kiosk:
+        kiosk.ok(frame.PROVISION, provision_payload("RT-00000010"))
+        kiosk.json(frame.SET_TIME, {"ntp": NTP_NOW})
+        before = kiosk.info()
+
+    stop = threading.Event()
+    written = []
+
+    def hammer() -> None:
+        """Bundle chunks as fast as the token takes them, until the power goes."""
+        try:
+            with UsbKiosk(token.pty, timeout=2) as kiosk:
+                offset = 0
+                while not stop.is_set():
+                    kiosk.request(frame.BUNDLE_WRITE, struct.pack(">I", offset) + b"\xa5" * 1024)
+                    offset += 1024
+                    written.append(offset)
+        except (TimeoutError, OSError, serial.SerialException, AssertionError):
+            pass
+
+    writer = threading.Thread(target=hammer)
+    writer.start()
+    deadline = time.monotonic() + 10
+    while len(written) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    token.kill()  # power cut while the token is writing flash
+    stop.set()
+    writer.join(10)
+    assert written, "no bundle chunk was accepted before the cut"
+
+    token = spawn_token("--serial", "RT-00000010", state=state)
+    with UsbKiosk(token.pty) as kiosk:
+        after = kiosk.info()
+        assert after["provisioned"] is True
+        assert after["serial"] == "RT-00000010"
+        assert after["clock"]["set"] is True
+        assert after["tuples"] == before["tuples"], "a half-staged bundle must not touch tuples"
+        status, body = kiosk.request(frame.PROVISION, provision_payload("RT-00000010"))
+        assert status == frame.ALREADY_PROVISIONED, "keys survived the cut"
+        received = json.loads(kiosk.ok(frame.BUNDLE_WRITE, struct.pack(">I", 0) + b"\x5a" * 64))
+        assert received["received"] == 64, "staging restarts cleanly at offset 0"
