@@ -94,9 +94,7 @@ class TinyAir:
             self._server.close()
             for writer in self._writers:
                 writer.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            await asyncio.sleep(0.05)  # let each client's reader see its end of stream
 
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(5)
         self.loop.call_soon_threadsafe(self.loop.stop)

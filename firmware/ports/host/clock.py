@@ -22,6 +22,8 @@ def drifted(base_ntp: float, drift_ppm: float, offset_s: float) -> float:
 class SystemClock:
     """Hardware timer driven by the system clock (no `--air`)."""
 
+    continuous = True  # keeps counting through a power cut: the core may restore its time
+
     def __init__(self, drift_ppm: float = 0.0, offset_s: float = 0.0):
         self.drift_ppm = drift_ppm
         self.offset_s = offset_s
