@@ -90,6 +90,9 @@ class TinyAir:
         return self.joined.get(timeout=timeout)
 
     def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+
         async def close() -> None:
             self._server.close()
             for writer in self._writers:
