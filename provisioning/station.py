@@ -109,17 +109,14 @@ def _bundle_of(answer: dict) -> bytes:
 
 
 def opens_bundle(k_tuples: bytes | bytearray, blob: bytes) -> bool:
-    """True when the bundle authenticates under K_A_tuples (AES-256-GCM, IV || ct || tag)."""
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    """True when the bundle authenticates under K_A_tuples and holds tuples."""
+    from robert.crypto import tuples_open
+    from robert.errors import BundleError
 
-    if len(blob) < 12 + 16:
-        return False
     try:
-        AESGCM(bytes(k_tuples)).decrypt(blob[:12], blob[12:], None)
-    except InvalidTag:
+        return bool(tuples_open(bytes(k_tuples), blob))
+    except BundleError:
         return False
-    return True
 
 
 async def _server_ntp(api) -> int:

@@ -8,7 +8,6 @@ import os
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from provisioning.errors import EXIT_USAGE, ProvisionError
 from provisioning.keys import StationKeyPair, TokenKeys, load_server_key, wipe
@@ -60,10 +59,23 @@ def test_token_keys_hide_and_wipe():
 
 
 def test_bundle_check_tells_the_right_key_from_a_wrong_one():
+    from robert.crypto import tuples_seal
+
     key = os.urandom(32)
-    iv = os.urandom(12)
-    blob = iv + AESGCM(key).encrypt(iv, b'[{"epochId": 1}]', None)
+    blob = tuples_seal(key, [(1234, os.urandom(8), 0x21)])
     assert opens_bundle(bytearray(key), blob)
     assert not opens_bundle(os.urandom(32), blob)
     assert not opens_bundle(key, blob[:20])
     assert not opens_bundle(key, blob[:-1] + bytes([blob[-1] ^ 1]))
+
+
+def test_derive_uses_the_protocol_kdf_and_zeroes_z():
+    import hashlib
+    import hmac
+
+    z = bytearray(os.urandom(32))
+    z_copy = bytes(z)
+    keys = TokenKeys.derive(z)
+    assert bytes(keys.k_mac) == hmac.new(z_copy, b"mac", hashlib.sha256).digest()
+    assert bytes(keys.k_tuples) == hmac.new(z_copy, b"tuples", hashlib.sha256).digest()
+    assert z == bytearray(32)

@@ -21,11 +21,15 @@ def key_spy(monkeypatch):
     """Records the keys the station sends (the real PROVISION still runs) to search outputs for them."""
     from gateway.token_client import TokenClient
 
-    seen: list[bytes] = []
+    class Seen(list):
+        buffers: list = []  # the station's own key buffers, to check they were wiped
+
+    seen = Seen()
     real = TokenClient.provision
 
     async def provision(self, k_mac, k_tuples, id_a, settings):
         seen.extend([bytes(k_mac), bytes(k_tuples)])
+        seen.buffers += [k_mac, k_tuples]
         return await real(self, k_mac, k_tuples, id_a, settings)
 
     monkeypatch.setattr(TokenClient, "provision", provision)
@@ -68,6 +72,9 @@ def test_token_is_provisioned_verified_and_labelled(server, server_key, make_tok
     with Image.open(label) as img:
         assert img.format == "PNG" and img.size[0] > 0
     assert_no_keys(key_spy, out, err, label.read_bytes())
+    # The station zeroed its key buffers once the token was verified.
+    assert len(key_spy.buffers) == 2
+    assert all(isinstance(b, bytearray) and not any(b) for b in key_spy.buffers)
 
 
 def test_already_provisioned_token_is_refused_and_untouched(server, server_key, make_token, capsys):
