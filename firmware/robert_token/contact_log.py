@@ -1,0 +1,446 @@
+"""The contact log: the ROBERT HELLOs the token heard, on flash, safe against power cuts.
+
+One segment file per UTC day (`log_<day>.bin`), so the 14-day purge deletes
+whole files and never rewrites the rest. A segment is a sequence of batches:
+
+    sync 0xC7 0x4C (2) | seq (4) | body length (2) | CRC-32 of seq..body (4) | body
+
+A batch is written with one append + flush + sync; a power cut can only tear
+the batch in flight, which the CRC exposes: at open the torn tail is cut off
+(the valid prefix is copied and renamed over the segment). The body is a list
+of contact groups:
+
+    ECC (1) | EBID (8) | base time (4, NTP s) | n (1) | n x HELLO
+    HELLO = Time16 (2) | MAC (5) | reception time - base (2, s) | rssiCalibrated (1, signed)
+
+so a stored HELLO costs 10 bytes plus its share of the group and batch
+headers. When the log would pass its capacity the oldest day goes first
+(`dropped_days`); today's data is never dropped for older data, and when
+today alone fills the log new HELLOs are refused and counted.
+"""
+
+import json
+import struct
+
+from robert_token.crc import crc32
+from robert_token.epochs import DAY_S
+
+SYNC = b"\xc7\x4c"
+BATCH_HEAD = 12
+GROUP_HEAD = 14
+HELLO_REC = 10
+MAX_BODY = 4096
+BATCH_BYTES = 400  # a batch is written when its body reaches this size ...
+FLUSH_S = 300  # ... or when its oldest entry is this old (what a power cut can lose)
+KEEP_DAYS = 14
+CAPACITY = 1 << 20
+META = "log_meta.json"
+_TMP = "log_seg.tmp"
+ENTRY_CONTACT = 0x01
+ENTRY_HELLO = 0x02
+
+
+def segment_name(day):
+    return "log_%d.bin" % day
+
+
+def encode_batch(seq, body):
+    head = struct.pack(">IH", seq, len(body))
+    return SYNC + head + struct.pack(">I", crc32(body, crc32(head))) + body
+
+
+def parse_groups(body):
+    """Yield (ecc, ebid, base, hellos) of a batch body; hellos are 10-byte records."""
+    i = 0
+    n = len(body)
+    while i + GROUP_HEAD <= n:
+        ecc = body[i]
+        ebid = body[i + 1 : i + 9]
+        base = struct.unpack(">I", body[i + 9 : i + 13])[0]
+        count = body[i + 13]
+        i += GROUP_HEAD
+        end = i + count * HELLO_REC
+        if end > n:
+            return
+        yield ecc, ebid, base, body[i:end]
+        i = end
+
+
+def read_batches(f):
+    """Yield (offset, seq, body) of the valid batches of an open segment, stopping at damage."""
+    pos = 0
+    while True:
+        head = f.read(BATCH_HEAD)
+        if len(head) < BATCH_HEAD or head[:2] != SYNC:
+            return
+        seq, length = struct.unpack(">IH", head[2:8])
+        (crc,) = struct.unpack(">I", head[8:12])
+        if length > MAX_BODY:
+            return
+        body = f.read(length)
+        if len(body) < length or crc32(body, crc32(head[2:8])) != crc:
+            return
+        yield pos, seq, body
+        pos += BATCH_HEAD + length
+
+
+class _Group:
+    def __init__(self, ecc, ebid, base):
+        self.ecc = ecc
+        self.ebid = ebid
+        self.base = base
+        self.hellos = bytearray()
+        self.n = 0
+
+
+def _sync(f):
+    f.flush()
+    s = getattr(f, "sync", None)
+    if s:
+        s()
+
+
+class ContactLog:
+    """Append-only, day-segmented HELLO log with bounded size."""
+
+    def __init__(self, storage, capacity=CAPACITY, batch_bytes=BATCH_BYTES, flush_s=FLUSH_S):
+        self._storage = storage
+        self.capacity = capacity
+        self.batch_bytes = batch_bytes
+        self.flush_s = flush_s
+        self.days = {}  # day -> [bytes, hellos, groups, oldest, newest]
+        self.seq = 0
+        self.dropped_days = 0
+        self.dropped_hellos = 0
+        self.full = False
+        self.acked = []  # [from, to, max_seq] of reported snapshots
+        self._pending = []
+        self._pending_day = None
+        self._pending_size = 0
+        self._pending_since = None
+        self._open()
+
+    # ------------------------------------------------------------ opening
+    def _open(self):
+        meta = self._read_meta()
+        days = meta.get("days") or []
+        self.seq = int(meta.get("seq", 0))
+        self.dropped_days = int(meta.get("dropped_days", 0))
+        self.dropped_hellos = int(meta.get("dropped_hellos", 0))
+        self.acked = meta.get("acked") or []
+        listdir = getattr(self._storage, "listdir", None)
+        if listdir is not None:
+            try:
+                for name in listdir():
+                    if name.startswith("log_") and name.endswith(".bin") and name[4:-4].isdigit():
+                        d = int(name[4:-4])
+                        if d not in days:
+                            days.append(d)
+            except OSError:
+                pass
+        for day in sorted(days):
+            self._scan_day(day)
+
+    def _read_meta(self):
+        if self._storage.size(META) <= 0:
+            return {}
+        try:
+            with self._storage.open(META, "r") as f:
+                meta = json.loads(f.read())
+            return meta if isinstance(meta, dict) else {}
+        except (ValueError, OSError):
+            return {}
+
+    def _write_meta(self):
+        meta = {"days": sorted(self.days), "seq": self.seq, "dropped_days": self.dropped_days,
+                "dropped_hellos": self.dropped_hellos, "acked": self.acked[-8:]}
+        tmp = META + ".tmp"
+        with self._storage.open(tmp, "w") as f:
+            f.write(json.dumps(meta))
+            _sync(f)
+        self._storage.rename(tmp, META)
+
+    def _scan_day(self, day):
+        """Count a segment's records and cut a torn tail."""
+        name = segment_name(day)
+        size = self._storage.size(name)
+        if size < 0:
+            return
+        stats = [0, 0, 0, None, None]
+        end = 0
+        with self._storage.open(name, "rb") as f:
+            for pos, seq, body in read_batches(f):
+                end = pos + BATCH_HEAD + len(body)
+                if seq >= self.seq:
+                    self.seq = seq + 1
+                for _ecc, _ebid, base, hellos in parse_groups(body):
+                    stats[2] += 1
+                    for j in range(0, len(hellos), HELLO_REC):
+                        t = base + struct.unpack(">H", hellos[j + 7 : j + 9])[0]
+                        stats[1] += 1
+                        if stats[3] is None or t < stats[3]:
+                            stats[3] = t
+                        if stats[4] is None or t > stats[4]:
+                            stats[4] = t
+        if end < size:
+            self._truncate(name, end)
+        stats[0] = end
+        self.days[day] = stats
+
+    def _truncate(self, name, end):
+        """Keep the first `end` bytes of a segment (copy + atomic rename)."""
+        if end == 0:
+            self._storage.remove(name)
+            return
+        with self._storage.open(name, "rb") as src, self._storage.open(_TMP, "wb") as dst:
+            left = end
+            while left:
+                chunk = src.read(min(512, left))
+                if not chunk:
+                    break
+                dst.write(chunk)
+                left -= len(chunk)
+            _sync(dst)
+        self._storage.rename(_TMP, name)
+
+    # ------------------------------------------------------------ stats
+    @property
+    def bytes(self):
+        return sum(s[0] for s in self.days.values())
+
+    @property
+    def hellos(self):
+        return sum(s[1] for s in self.days.values()) + sum(g.n for g in self._pending)
+
+    @property
+    def contacts(self):
+        return sum(s[2] for s in self.days.values()) + len(self._pending)
+
+    def info(self):
+        olds = [s[3] for s in self.days.values() if s[3] is not None]
+        news = [s[4] for s in self.days.values() if s[4] is not None]
+        for g in self._pending:
+            olds.append(g.base)
+            news.append(g.base)
+        return {"hellos": self.hellos, "contacts": self.contacts, "bytes": self.bytes,
+                "capacity": self.capacity, "oldest": min(olds) if olds else None,
+                "newest": max(news) if news else None, "full": self.full,
+                "dropped_days": self.dropped_days, "dropped_hellos": self.dropped_hellos,
+                "pending": sum(g.n for g in self._pending)}
+
+    # ------------------------------------------------------------ writing
+    def add(self, ecc, ebid, time16, mac5, ntp_rx, rssi, elapsed_ms=0):
+        """Queue one HELLO reception; writes a batch when one is full or the day changes."""
+        day = ntp_rx // DAY_S
+        if self._pending_day is not None and day != self._pending_day:
+            self.flush()
+        if self._pending_day is None:
+            self._pending_day = day
+            self._pending_since = elapsed_ms
+        g = None
+        for cand in self._pending:
+            if cand.ebid == ebid and cand.ecc == ecc and 0 <= ntp_rx - cand.base < 65536 and cand.n < 255:
+                g = cand
+                break
+        if g is None:
+            g = _Group(ecc, bytes(ebid), ntp_rx)
+            self._pending.append(g)
+            self._pending_size += GROUP_HEAD
+        g.hellos.extend(struct.pack(">H", time16 & 0xFFFF) + bytes(mac5)[:5]
+                        + struct.pack(">Hb", ntp_rx - g.base, rssi))
+        g.n += 1
+        self._pending_size += HELLO_REC
+        if self._pending_size >= self.batch_bytes:
+            self.flush()
+
+    def due(self, elapsed_ms):
+        """Write the pending batch if it has waited `flush_s`; True when it did."""
+        if self._pending and elapsed_ms - self._pending_since >= self.flush_s * 1000:
+            self.flush()
+            return True
+        return False
+
+    def flush(self):
+        """Write the pending batch as one record (append, flush, sync)."""
+        if not self._pending:
+            self._pending_day = None
+            return 0
+        day = self._pending_day
+        body = bytearray()
+        n = 0
+        for g in self._pending:
+            body.extend(bytes((g.ecc,)) + g.ebid + struct.pack(">IB", g.base, g.n) + g.hellos)
+            n += g.n
+        groups = len(self._pending)
+        oldest = min(g.base for g in self._pending)
+        newest = max(g.base + struct.unpack(">H", g.hellos[-3:-1])[0] for g in self._pending)
+        self._pending = []
+        self._pending_size = 0
+        self._pending_day = None
+        record = encode_batch(self.seq, body)
+        if not self._make_room(day, len(record)):
+            self.dropped_hellos += n
+            self.full = True
+            return 0
+        new_day = day not in self.days
+        name = segment_name(day)
+        try:
+            with self._storage.open(name, "ab") as f:
+                f.write(record)
+                _sync(f)
+        except OSError:
+            # whatever reached flash is a torn tail: cut it now so later batches stay readable
+            self.days.pop(day, None)
+            self._scan_day(day)
+            self.dropped_hellos += n
+            raise
+        self.seq += 1
+        s = self.days.setdefault(day, [0, 0, 0, None, None])
+        s[0] += len(record)
+        s[1] += n
+        s[2] += groups
+        s[3] = oldest if s[3] is None else min(s[3], oldest)
+        s[4] = newest if s[4] is None else max(s[4], newest)
+        if new_day:
+            self._write_meta()
+        return n
+
+    def _make_room(self, day, size):
+        """Drop the oldest days until `size` more bytes fit; False when only newer data is left."""
+        while self.bytes + size > self.capacity:
+            older = [d for d in self.days if d < day]
+            if not older:
+                return False
+            self._remove_day(min(older))
+            self.dropped_days += 1
+            self.full = True
+        return True
+
+    def _remove_day(self, day):
+        name = segment_name(day)
+        if self._storage.size(name) >= 0:
+            self._storage.remove(name)
+        self.days.pop(day, None)
+
+    def purge(self, today):
+        """Delete the days older than 14 days (today included in the 14); returns hellos removed."""
+        removed = 0
+        for day in sorted(self.days):
+            if day <= today - KEEP_DAYS:
+                removed += self.days[day][1]
+                self._remove_day(day)
+        if removed:
+            self.full = False
+            self._write_meta()
+        return removed
+
+    def erase(self):
+        """Delete every observation (ERASE_HISTORY, factory reset); returns how many."""
+        n = self.hellos
+        self._pending = []
+        self._pending_size = 0
+        self._pending_day = None
+        for day in list(self.days):
+            self._remove_day(day)
+        self.full = False
+        self.acked = []
+        self.dropped_hellos = 0
+        self.dropped_days = 0
+        self._write_meta()
+        return n
+
+    # ------------------------------------------------------------ reading
+    def batches(self, max_seq=None):
+        """Yield (day, seq, body) of every stored batch, oldest day first."""
+        for day in sorted(self.days):
+            name = segment_name(day)
+            if self._storage.size(name) < 0:
+                continue
+            with self._storage.open(name, "rb") as f:
+                for _pos, seq, body in read_batches(f):
+                    if max_seq is None or seq <= max_seq:
+                        yield day, seq, body
+
+    def snapshot(self, start, end):
+        """A frozen window [start, end) of the log for HISTORY_READ."""
+        self.flush()
+        return History(self, start, end, self.seq - 1)
+
+    def mark_reported(self, snap):
+        self.acked.append([snap.start, snap.end, snap.max_seq])
+        self.acked = self.acked[-8:]
+        self._write_meta()
+        return snap.hellos
+
+
+def render(body, start, end):
+    """The HISTORY stream entries of one batch body for receptions in [start, end)."""
+    out = bytearray()
+    contacts = hellos = 0
+    for ecc, ebid, base, recs in parse_groups(body):
+        head = False
+        for j in range(0, len(recs), HELLO_REC):
+            r = recs[j : j + HELLO_REC]
+            t = base + struct.unpack(">H", r[7:9])[0]
+            if t < start or t >= end:
+                continue
+            if not head:
+                out.extend(bytes((ENTRY_CONTACT, ecc)) + ebid)
+                contacts += 1
+                head = True
+            out.extend(bytes((ENTRY_HELLO,)) + struct.pack(">I", t) + r[0:7] + r[9:10])
+            hellos += 1
+    return out, contacts, hellos
+
+
+class History:
+    """A history window: its size is known at open; reads by offset resume anywhere.
+
+    Sequential reads continue from a cursor; a read elsewhere (a retry after a
+    cut link) restarts from the beginning of the log, which is slow but right.
+    """
+
+    def __init__(self, log, start, end, max_seq):
+        self._log = log
+        self.start = start
+        self.end = end
+        self.max_seq = max_seq
+        self.size = self.contacts = self.hellos = 0
+        for _day, _seq, body in log.batches(max_seq):
+            out, c, h = render(body, start, end)
+            self.size += len(out)
+            self.contacts += c
+            self.hellos += h
+        self._iter = None
+        self._chunk = b""
+        self._chunk_at = 0  # stream offset of _chunk[0]
+
+    def _restart(self):
+        self._iter = self._log.batches(self.max_seq)
+        self._chunk = b""
+        self._chunk_at = 0
+
+    def read(self, offset, n):
+        if offset >= self.size:
+            return b""
+        if self._iter is None or offset < self._chunk_at:
+            self._restart()
+        out = bytearray()
+        while len(out) < n:
+            rel = offset + len(out) - self._chunk_at
+            if rel < len(self._chunk):
+                take = self._chunk[rel : rel + n - len(out)]
+                out.extend(take)
+                continue
+            self._chunk_at += len(self._chunk)
+            self._chunk = b""
+            nxt = None
+            for _day, _seq, body in self._iter:
+                piece = render(body, self.start, self.end)[0]
+                if piece:
+                    nxt = piece
+                    break
+            if nxt is None:
+                break
+            self._chunk = bytes(nxt)
+        return bytes(out[: max(0, min(n, self.size - offset))])

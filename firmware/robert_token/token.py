@@ -1,0 +1,253 @@
+"""The token: keys, clock, tuples, contact log and the radio schedule, driven by `tick()`.
+
+A port builds the port object of docs/architecture.md and calls `tick()` in
+its main loop; `tick()` does what is due and says how many milliseconds it
+may sleep. At an epoch change the next tuple and a new random address are
+taken together; the HELLO is rebuilt every `hello_rebuild_s` (<= 30 s). The
+token advertises only when provisioned, with a set clock and a tuple for the
+current epoch.
+"""
+
+import json
+
+from robert_token import FW_VERSION, hello, power, scanner
+from robert_token.clock import Clock
+from robert_token.contact_log import CAPACITY, ContactLog
+from robert_token.epochs import DAY_S, epoch_of, epoch_start
+from robert_token.keys import Keys
+from robert_token.tuples import TupleStore
+
+RISK_FILE = "risk.json"
+STAGE_FILE = "bundle.stage"
+HELLO_VERSION = 0
+MAX_SLEEP_MS = 60000
+
+NOT_PROVISIONED = "not_provisioned"
+CLOCK_UNSET = "clock_unset"
+SYNC_NEEDED = "sync_needed"
+OK = "ok"
+
+
+def random_static_address(rand6):
+    """A BLE random static address (two top bits set), most significant byte first."""
+    a = bytearray(rand6)
+    a[0] |= 0xC0
+    return bytes(a)
+
+
+class Token:
+    """The whole token core over one port object."""
+
+    def __init__(self, port, schedule=None):
+        self.port = port
+        storage = port.storage
+        self.keys = Keys(storage)
+        self.clock = Clock(port.clock, storage)
+        self.tuples = TupleStore(storage)
+        self.log = ContactLog(storage, capacity=getattr(port, "log_capacity", CAPACITY))
+        self.schedule = dict(power.DEFAULT_SCHEDULE)
+        if schedule:
+            self.schedule.update(schedule)
+        self.log.flush_s = self.schedule["log_flush_s"]
+        self.dedup = scanner.Deduplicator()
+        self.risk = self._load_risk()
+        self.link = {"garbage": 0, "bad_frames": 0}
+        self.heard = {"adverts": 0, "hellos": 0, "ignored": 0, "duplicates": 0}
+        self.epoch = None
+        self.ebid = None
+        self.ecc = None
+        self.address = None
+        self.advertising = False
+        self.scanning = False
+        self._hello_at = None  # elapsed ms of the last HELLO build
+        self._day = None
+        self._led = None
+        self.busy = False
+
+    def __repr__(self):
+        return "Token(state=%s, <keys hidden>)" % self.state()
+
+    # ------------------------------------------------------------ state
+    def state(self, now=None):
+        if not self.keys.provisioned:
+            return NOT_PROVISIONED
+        if now is None:
+            now = self.clock.ntp()
+        if now is None:
+            return CLOCK_UNSET
+        if self.tuples.find(epoch_of(now)) is None:
+            return SYNC_NEEDED
+        return OK
+
+    def led_pattern(self, state):
+        if self.busy:
+            return "busy"
+        if state == OK and self.risk.get("level") == 4:
+            return "at_risk"
+        return state
+
+    def _show(self, pattern):
+        if pattern != self._led:
+            self._led = pattern
+            self.port.led.show(pattern)
+
+    # ------------------------------------------------------------ scheduler
+    def tick(self):
+        """Run what is due; return the ms until the next call is needed."""
+        elapsed = self.clock.elapsed_ms()
+        now_ms = self.clock.ntp_ms()
+        now = None if now_ms is None else now_ms // 1000
+        st = self.state(now)
+        self._show(self.led_pattern(st))
+        self.log.due(elapsed)
+        if st != OK:
+            self._stop_advertising()
+            if now is None:
+                self._stop_scanning()
+            else:
+                self._start_scanning()
+                self._daily(now)
+            return MAX_SLEEP_MS
+        epoch = epoch_of(now)
+        if epoch != self.epoch:
+            self.ebid, self.ecc = self.tuples.find(epoch)
+            self.epoch = epoch
+            self.address = random_static_address(self.port.random(6))
+            self._hello_at = None
+        rebuild_ms = self.schedule["hello_rebuild_s"] * 1000
+        if self._hello_at is None or elapsed - self._hello_at >= rebuild_ms:
+            self._advertise(now)
+            self._hello_at = elapsed
+        self._start_scanning()
+        self._daily(now)
+        waits = [epoch_start(epoch + 1) * 1000 - now_ms, self._hello_at + rebuild_ms - elapsed, MAX_SLEEP_MS]
+        if self.log._pending:
+            waits.append(self.log._pending_since + self.log.flush_s * 1000 - elapsed)
+        return max(10, min(waits))
+
+    def _advertise(self, now):
+        tx = self.keys.settings.get("tx_gain", 0)
+        msg = hello.build(self.keys.mac_key(), self.ecc, self.ebid, now)
+        data = scanner.build_advert(msg, HELLO_VERSION, tx)
+        self.port.radio.advertise(self.address, data, self.schedule["adv_interval_ms"])
+        self.advertising = True
+
+    def _stop_advertising(self):
+        if self.advertising:
+            self.port.radio.advertise(None, None, None)
+            self.advertising = False
+        self.epoch = None
+
+    def _start_scanning(self):
+        if not self.scanning:
+            self.port.radio.scan(self.schedule["scan_window_ms"], self.schedule["scan_interval_ms"])
+            self.scanning = True
+
+    def _stop_scanning(self):
+        if self.scanning:
+            self.port.radio.scan(None, None)
+            self.scanning = False
+
+    def _daily(self, now):
+        day = now // DAY_S
+        if day != self._day:
+            self._day = day
+            self.log.purge(day)
+
+    # ------------------------------------------------------------ reception
+    def on_advert(self, addr, adv_data, rssi, ticks_ms):
+        """An advert heard while scanning: keep it if it is a ROBERT HELLO."""
+        self.heard["adverts"] += 1
+        parsed = scanner.parse_advert(adv_data)
+        if parsed is None:
+            return False
+        msg, _version, peer_tx = parsed
+        ntp_rx = self.clock.ntp_at_ticks(ticks_ms)
+        if ntp_rx is None or not self.keys.provisioned:
+            self.heard["ignored"] += 1
+            return False
+        if self.ebid is not None and msg[1:9] == self.ebid:
+            self.heard["ignored"] += 1
+            return False
+        if not self.dedup.accept(msg, self.clock.elapsed_at(ticks_ms)):
+            self.heard["duplicates"] += 1
+            return False
+        rssi_cal = scanner.calibrate(rssi, peer_tx, self.keys.settings.get("rx_gain", 0))
+        t16 = (msg[9] << 8) | msg[10]
+        self.log.add(msg[0], msg[1:9], t16, msg[11:16], ntp_rx, rssi_cal, self.clock.elapsed_ms())
+        self.heard["hellos"] += 1
+        return True
+
+    # ------------------------------------------------------------ risk
+    def _load_risk(self):
+        st = self.port.storage
+        if st.size(RISK_FILE) <= 0:
+            return {"level": None, "last_contact": None, "updated": None}
+        try:
+            with st.open(RISK_FILE, "r") as f:
+                r = json.loads(f.read())
+            return {"level": r.get("level"), "last_contact": r.get("last_contact"), "updated": r.get("updated")}
+        except (ValueError, OSError, AttributeError):
+            return {"level": None, "last_contact": None, "updated": None}
+
+    def store_risk(self, level, last_contact, last_scoring):
+        self.risk = {"level": level, "last_contact": last_contact,
+                     "updated": self.clock.ntp() if last_scoring is None else last_scoring}
+        write_atomic(self.port.storage, RISK_FILE, json.dumps(self.risk))
+
+    # ------------------------------------------------------------ info / reset
+    def info(self):
+        now = self.clock.ntp()
+        st = self.state(now)
+        mv = self.port.battery_mv()
+        settings = self.keys.settings
+        t = self.tuples
+        return {
+            "fw": FW_VERSION, "proto": 1,
+            "serial": settings.get("serial") or getattr(self.port, "serial", None),
+            "model": settings.get("model") or getattr(self.port, "model", None),
+            "provisioned": self.keys.provisioned, "state": st,
+            "clock": {"set": now is not None, "ntp": now, "drift_ppm": self.clock.drift_ppm,
+                      "last_set": self.clock.last_set},
+            "tuples": {"count": t.count, "first_epoch": t.first_epoch, "last_epoch": t.last_epoch,
+                       "remaining": t.remaining(epoch_of(now)) if now is not None else t.count},
+            "log": self.log.info(),
+            "risk": dict(self.risk),
+            "battery": {"mv": mv, "pct": power.battery_pct(mv)},
+            "link": dict(self.link),
+            "radio": {"advertising": self.advertising, "scanning": self.scanning,
+                      "address": None if self.address is None or not self.advertising else _hex(self.address)},
+            "heard": dict(self.heard),
+        }
+
+    def factory_reset(self):
+        """Wipe keys, tuples, log, risk state, clock and staged bundle."""
+        self._stop_advertising()
+        self._stop_scanning()
+        self.log.erase()
+        self.tuples.wipe()
+        self.keys.wipe()
+        self.clock.forget()
+        st = self.port.storage
+        for name in (RISK_FILE, STAGE_FILE):
+            if st.size(name) >= 0:
+                st.remove(name)
+        self.risk = {"level": None, "last_contact": None, "updated": None}
+        self.ebid = self.ecc = self.address = None
+        self._show(self.led_pattern(self.state()))
+
+
+def _hex(b):
+    return "".join("%02x" % x for x in b)
+
+
+def write_atomic(storage, name, text):
+    """Write a small file through a temporary name and an atomic rename."""
+    tmp = name + ".tmp"
+    with storage.open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        s = getattr(f, "sync", None)
+        if s:
+            s()
+    storage.rename(tmp, name)
