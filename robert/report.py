@@ -1,0 +1,340 @@
+"""Server-side validation of a /report body: parse, then steps 1-6 of ROBERT-PROTOCOL.md.
+
+Pure functions over plain data, so the server stub, the bench and the tests share
+them. Speed comes from doing per contact what is per contact (one AES block for
+the whole report's ECCs, one SKINNY batch per UTC day for the EBIDs, one K_A_mac
+look-up per ID_A) and keeping the per-HELLO work to one HMAC and a few integer ops.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hmac
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from robert import skinny
+from robert.crypto import EBID_SIZE, HELLO_MAC_SIZE, PREFIX_HELLO
+from robert.errors import ProtocolError, ReportFormatError
+from robert.scoring import contact_score
+from robert.timeutil import (
+    EPOCH_SECONDS,
+    EPOCHS_PER_DAY,
+    TIME16_TOLERANCE,
+    TIME_START,
+)
+
+MAX_TOKEN_CHARS = 128
+MAX_CONTACTS = 50_000
+MAX_HELLOS_PER_CONTACT = 10_000
+MAX_HELLOS = 500_000
+_BATCH_MIN = 32          # below this many EBIDs of one day, scalar SKINNY is faster
+
+# Reasons a contact is dropped (ValidationStats.dropped_contacts keys).
+DROP_NO_HELLO = "no_hello"                # the contact lists no HELLO
+DROP_OTHER_COUNTRY = "other_country"      # step 1: ECC of another country
+DROP_NO_KEY = "no_server_key"             # step 2: no K_S for the reception day
+DROP_EPOCH = "epoch_mismatch"             # step 2: EBID epoch not within 1 of reception
+DROP_MIXED_ID = "mixed_id"                # step 3: HELLOs decrypt to different ID_A/epochs
+DROP_UNKNOWN_ID = "unknown_id_a"          # step 4: no registration (no K_A_mac) for the ID_A
+DROP_NO_VALID_HELLO = "no_valid_hello"    # every HELLO of the contact was dropped
+# Reasons a HELLO is dropped (ValidationStats.dropped_hellos keys).
+HELLO_EPOCH = "epoch"                     # received more than one epoch from its EBID's epoch
+HELLO_BAD_MAC = "bad_mac"                 # step 4
+HELLO_TIME16 = "time16"                   # step 5: Time16 more than 180 s from reception
+
+
+@dataclass(frozen=True, slots=True)
+class ReportHello:
+    time_collected: int   # timeCollectedOnDevice, NTP seconds
+    time16: int           # timeFromHelloMessage
+    mac: bytes            # 5 bytes
+    rssi: int             # rssiCalibrated
+
+
+@dataclass(frozen=True, slots=True)
+class ReportContact:
+    ebid: bytes
+    ecc: int
+    hellos: tuple[ReportHello, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedContact:
+    id_a: bytes           # the emitter: its exposed epoch gets the score
+    epoch_id: int
+    score: float
+    hellos: int           # HELLOs that passed
+    last_time: int        # latest timeCollectedOnDevice among them
+
+
+@dataclass
+class ValidationStats:
+    contacts: int = 0
+    accepted: int = 0
+    hellos: int = 0
+    hellos_accepted: int = 0
+    dropped_contacts: Counter = field(default_factory=Counter)
+    dropped_hellos: Counter = field(default_factory=Counter)
+
+
+class ReportKeys(Protocol):
+    """What validation needs from the server's key store."""
+
+    k_g: bytes
+    country_code: int
+
+    def k_s(self, day: int) -> bytes | None: ...      # day = UTC day index since timeStart
+
+    def k_mac(self, id_a: bytes) -> bytes | None: ...
+
+
+# -- parsing --------------------------------------------------------------------------------
+
+def _int(value: object, lo: int, hi: int, where: str) -> int:
+    if type(value) is not int or not lo <= value <= hi:
+        raise ReportFormatError(f"{where}: integer in {lo}..{hi} expected")
+    return value
+
+
+def _b64(value: object, size: int, where: str) -> bytes:
+    if not isinstance(value, str) or len(value) > 4 * (size // 3 + 1):
+        raise ReportFormatError(f"{where}: base64 of {size} bytes expected")
+    try:
+        raw = binascii.a2b_base64(value, strict_mode=True)
+    except (binascii.Error, ValueError):
+        raise ReportFormatError(f"{where}: not valid base64") from None
+    if len(raw) != size:
+        raise ReportFormatError(f"{where}: base64 of {size} bytes expected, got {len(raw)}")
+    return raw
+
+
+def _hello(item: object, where: str) -> ReportHello:
+    if not isinstance(item, dict):
+        raise ReportFormatError(f"{where}: object expected")
+    try:
+        t = item["timeCollectedOnDevice"]
+        t16 = item["timeFromHelloMessage"]
+        mac = item["mac"]
+        rssi = item["rssiCalibrated"]
+    except KeyError as exc:
+        raise ReportFormatError(f"{where}: missing field {exc.args[0]}") from None
+    return ReportHello(_int(t, 0, 0xFFFFFFFF, where + ".timeCollectedOnDevice"),
+                       _int(t16, 0, 0xFFFF, where + ".timeFromHelloMessage"),
+                       _b64(mac, HELLO_MAC_SIZE, where + ".mac"),
+                       _int(rssi, -128, 127, where + ".rssiCalibrated"))
+
+
+def parse_report(body: object) -> tuple[str, list[ReportContact]]:
+    """(token, contacts) from a decoded /report JSON body; ReportFormatError says what is wrong."""
+    if not isinstance(body, dict):
+        raise ReportFormatError("the report must be a JSON object")
+    token = body.get("token")
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_CHARS:
+        raise ReportFormatError(f"token: a string of 1..{MAX_TOKEN_CHARS} characters expected")
+    raw = body.get("contacts")
+    if not isinstance(raw, list):
+        raise ReportFormatError("contacts: a list expected")
+    if len(raw) > MAX_CONTACTS:
+        raise ReportFormatError(f"contacts: at most {MAX_CONTACTS} contacts in one report")
+    contacts = []
+    total = 0
+    for n, c in enumerate(raw):
+        where = f"contacts[{n}]"
+        if not isinstance(c, dict):
+            raise ReportFormatError(f"{where}: object expected")
+        ids = c.get("ids")
+        if not isinstance(ids, list):
+            raise ReportFormatError(f"{where}.ids: a list expected")
+        if len(ids) > MAX_HELLOS_PER_CONTACT:
+            raise ReportFormatError(f"{where}.ids: at most {MAX_HELLOS_PER_CONTACT} HELLOs")
+        total += len(ids)
+        if total > MAX_HELLOS:
+            raise ReportFormatError(f"at most {MAX_HELLOS} HELLOs in one report")
+        ebid = _b64(c.get("ebid"), EBID_SIZE, where + ".ebid")
+        ecc = _b64(c.get("ecc"), 1, where + ".ecc")[0]
+        hellos = tuple(_hello(item, f"{where}.ids[{i}]") for i, item in enumerate(ids))
+        contacts.append(ReportContact(ebid, ecc, hellos))
+    return token, contacts
+
+
+# -- validation -----------------------------------------------------------------------------
+
+def _countries(k_g: bytes, contacts: list[ReportContact]) -> list[int]:
+    """Step 1 for the whole report in one AES-ECB call: ECC XOR mask byte = country."""
+    if not contacts:
+        return []
+    enc = Cipher(algorithms.AES(bytes(k_g)), modes.ECB()).encryptor()
+    pad = bytes(8)
+    masks = enc.update(b"".join(c.ebid + pad for c in contacts))
+    return [c.ecc ^ masks[16 * i] for i, c in enumerate(contacts)]
+
+
+def _open_many(k_s: bytes, ebids: list[bytes]) -> list[tuple[int, bytes]]:
+    """(epochId, ID_A) of each EBID under one day key, batched when it pays."""
+    if len(ebids) < _BATCH_MIN:
+        blocks = [skinny.decrypt(k_s, e) for e in ebids]
+    else:
+        words = skinny.decrypt_many(k_s, np.frombuffer(b"".join(ebids), dtype=">u8")
+                                    .astype(np.uint64))
+        raw = words.astype(">u8").tobytes()
+        blocks = [raw[i:i + 8] for i in range(0, len(raw), 8)]
+    return [(int.from_bytes(b[:3], "big"), b[3:]) for b in blocks]
+
+
+class _DayKeys:
+    """K_S per day, asked once per report."""
+
+    def __init__(self, keys: ReportKeys) -> None:
+        self._keys = keys
+        self._cache: dict[int, bytes | None] = {}
+
+    def __call__(self, day: int) -> bytes | None:
+        if day not in self._cache:
+            self._cache[day] = self._keys.k_s(day) if day >= 0 else None
+        return self._cache[day]
+
+
+def _decrypt_groups(groups: list[tuple[int, int, int]], contacts: list[ReportContact],
+                    day_key: _DayKeys) -> dict[tuple[int, int], tuple[int, bytes] | str]:
+    """Step 2 for (contact index, reception day, reception epoch) groups.
+
+    Each group's EBID is opened with the K_S of its reception day; if the epoch is
+    not within 1 of the reception epoch and that epoch is next to midnight, the
+    adjacent day's key is tried. Result: (epochId, ID_A) or a drop reason.
+    """
+    result: dict[tuple[int, int], tuple[int, bytes] | str] = {}
+    pending = [(ci, day, recv, day) for ci, day, recv in groups]
+    for attempt in range(2):
+        by_key: dict[int, list[tuple[int, int, int]]] = {}
+        retry = []
+        for ci, day, recv, key_day in pending:
+            if day_key(key_day) is None:
+                result.setdefault((ci, day), DROP_NO_KEY)
+                continue
+            by_key.setdefault(key_day, []).append((ci, day, recv))
+        for key_day, items in by_key.items():
+            opened = _open_many(day_key(key_day), [contacts[ci].ebid for ci, _, _ in items])
+            for (ci, day, recv), (epoch, id_a) in zip(items, opened, strict=True):
+                if abs(epoch - recv) <= 1:
+                    result[(ci, day)] = (epoch, id_a)
+                    continue
+                result[(ci, day)] = DROP_EPOCH
+                if attempt == 0:
+                    other = _adjacent_day(recv, day)
+                    if other is not None:
+                        retry.append((ci, day, recv, other))
+        pending = retry
+    return result
+
+
+def _adjacent_day(recv_epoch: int, day: int) -> int | None:
+    """The other day whose EBIDs may be accepted at `recv_epoch` (first/last epoch of a day)."""
+    if (recv_epoch - 1) // EPOCHS_PER_DAY != day:
+        return day - 1
+    if (recv_epoch + 1) // EPOCHS_PER_DAY != day:
+        return day + 1
+    return None
+
+
+def _epoch(ntp: int) -> int:
+    return (ntp - TIME_START) // EPOCH_SECONDS
+
+
+def validate_report(contacts: list[ReportContact], keys: ReportKeys,
+                    ) -> tuple[list[AcceptedContact], ValidationStats]:
+    """Steps 1-6: the contacts that count, with their emitter, epoch and score."""
+    stats = ValidationStats(contacts=len(contacts), hellos=sum(len(c.hellos) for c in contacts))
+    countries = _countries(keys.k_g, contacts)
+    # Step 2 groups: one per (contact, reception day), with the first reception epoch of that day.
+    groups: list[tuple[int, int, int]] = []
+    live: list[int] = []
+    for ci, c in enumerate(contacts):
+        if not c.hellos:
+            stats.dropped_contacts[DROP_NO_HELLO] += 1
+        elif countries[ci] != keys.country_code:
+            stats.dropped_contacts[DROP_OTHER_COUNTRY] += 1
+        else:
+            live.append(ci)
+            seen: dict[int, int] = {}
+            for h in c.hellos:
+                recv = _epoch(h.time_collected)
+                day = recv // EPOCHS_PER_DAY
+                if day not in seen or recv < seen[day]:
+                    seen[day] = recv
+            groups += [(ci, day, recv) for day, recv in seen.items()]
+    opened = _decrypt_groups(groups, contacts, _DayKeys(keys))
+    per_contact: dict[int, list[tuple[int, bytes] | str]] = {}
+    for ci, day, _ in groups:
+        per_contact.setdefault(ci, []).append(opened[(ci, day)])
+
+    k_macs: dict[bytes, bytes | None] = {}
+    accepted = []
+    for ci in live:
+        outcomes = per_contact[ci]
+        reason = next((o for o in outcomes if isinstance(o, str)), None)
+        if reason is None and len(set(outcomes)) > 1:
+            reason = DROP_MIXED_ID
+        if reason is not None:
+            stats.dropped_contacts[reason] += 1
+            continue
+        epoch, id_a = outcomes[0]
+        if id_a not in k_macs:
+            k_macs[id_a] = keys.k_mac(id_a)
+        k_mac = k_macs[id_a]
+        if k_mac is None:
+            stats.dropped_contacts[DROP_UNKNOWN_ID] += 1
+            continue
+        c = contacts[ci]
+        kept = _check_hellos(c, epoch, k_mac, stats)
+        if not kept:
+            stats.dropped_contacts[DROP_NO_VALID_HELLO] += 1
+            continue
+        stats.hellos_accepted += len(kept)
+        accepted.append(AcceptedContact(id_a, epoch, contact_score(kept), len(kept),
+                                         max(t for t, _ in kept)))
+    stats.accepted = len(accepted)
+    return accepted, stats
+
+
+def _check_hellos(c: ReportContact, epoch: int, k_mac: bytes,
+                  stats: ValidationStats) -> list[tuple[int, int]]:
+    """Per-HELLO checks of one contact (epoch, MAC, Time16); (time, rssi) of those kept."""
+    prefix = bytes((PREFIX_HELLO, c.ecc)) + c.ebid
+    digest = hmac.digest
+    compare = hmac.compare_digest
+    kept = []
+    dropped = stats.dropped_hellos
+    for h in c.hellos:
+        t = h.time_collected
+        if abs((t - TIME_START) // EPOCH_SECONDS - epoch) > 1:
+            dropped[HELLO_EPOCH] += 1
+        elif not compare(digest(k_mac, prefix + h.time16.to_bytes(2, "big"), "sha256")[:5],
+                         h.mac):
+            dropped[HELLO_BAD_MAC] += 1
+        elif abs(((h.time16 - t + 0x8000) & 0xFFFF) - 0x8000) > TIME16_TOLERANCE:
+            dropped[HELLO_TIME16] += 1
+        else:
+            kept.append((t, h.rssi))
+    return kept
+
+
+def report_body(token: str, contacts: list[ReportContact]) -> dict:
+    """The JSON body of /report for `contacts` (the inverse of parse_report; used by clients)."""
+    def b64(data: bytes) -> str:
+        return binascii.b2a_base64(data, newline=False).decode("ascii")
+
+    return {"token": token, "contacts": [
+        {"ebid": b64(c.ebid), "ecc": b64(bytes((c.ecc,))), "ids": [
+            {"timeCollectedOnDevice": h.time_collected, "timeFromHelloMessage": h.time16,
+             "mac": b64(h.mac), "rssiCalibrated": h.rssi} for h in c.hellos]}
+        for c in contacts]}
+
+
+__all__ = ["AcceptedContact", "ProtocolError", "ReportContact", "ReportFormatError",
+           "ReportHello", "ReportKeys", "ValidationStats", "parse_report", "report_body",
+           "validate_report"]
