@@ -52,9 +52,6 @@ class TokenError(KioskError):
     """The token answered with an error status (docs/sync-protocol.md)."""
 
     exit_code = EXIT_TOKEN
-    NOT_PROVISIONED = 5
-    NO_TUPLE = 8
-    BAD_STATE = 10
 
     def __init__(self, message: str, status: int = 0) -> None:
         super().__init__(message)

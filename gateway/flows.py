@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from robert_token import frame
+
 from gateway import report_queue as rq
 from gateway.errors import KioskError, ServerError, ServerUnreachable, TokenError, UsageError
 from gateway.history import count_hellos, to_report_contacts
@@ -172,7 +174,7 @@ async def set_clock_from_server(client: TokenClient, api: RobertApi) -> dict:
 def _require_provisioned(info: dict) -> None:
     if info.get("state") == "not_provisioned" or info.get("provisioned") is False:
         raise TokenError("This token is not provisioned. Send it to the provisioning "
-                         "station before using it.", TokenError.NOT_PROVISIONED)
+                         "station before using it.", frame.NOT_PROVISIONED)
 
 
 async def status_flow(client: TokenClient, api: RobertApi,
@@ -187,7 +189,7 @@ async def status_flow(client: TokenClient, api: RobertApi,
     try:
         auth = await client.auth_request("status")
     except TokenError as exc:
-        if exc.status != TokenError.NO_TUPLE:
+        if exc.status != frame.NO_TUPLE:
             raise
         raise TokenError("The token has no identifiers left for today, so it cannot ask the "
                          "server for its status. Take it to the provisioning station to be "
@@ -292,7 +294,7 @@ async def report_flow(client: TokenClient, api: RobertApi, code: str, *,
     del stream
     entry = {"serial": info.get("serial"), "code": code, "contacts": contacts,
              "from": start_ntp, "to": end_ntp, "state": rq.PENDING}
-    queue = queue or rq.ReportQueue()
+    queue = queue if queue is not None else rq.ReportQueue()
     entry_id = queue.add(entry)
     return await deliver(client, api, queue, entry_id, entry, session, progress)
 
@@ -365,7 +367,7 @@ async def acknowledge(client: TokenClient, entry: dict, session: dict | None) ->
             await client.ack_history(int(session["session"]))
             return
         except TokenError as exc:
-            if exc.status != TokenError.BAD_STATE:
+            if exc.status != frame.BAD_STATE:
                 raise
     session = await client.open_history(entry["from"], entry["to"])
     await client.ack_history(int(session["session"]))

@@ -20,29 +20,8 @@ from robert_token import frame
 from gateway.errors import LinkLost, TokenError
 from gateway.link import Link
 
-INFO = 0x01
-SET_TIME = 0x02
-AUTH_REQUEST = 0x03
-STORE_STATUS = 0x04
-BUNDLE_WRITE = 0x05
-BUNDLE_COMMIT = 0x06
-HISTORY_OPEN = 0x07
-HISTORY_READ = 0x08
-HISTORY_ACK = 0x09
-ERASE_HISTORY = 0x0A
-PROVISION = 0x0B
-RESET_ARM = 0x0C
-RESET_CONFIRM = 0x0D
-ECHO = 0x0E
-ERROR_TYPE = 0xFF
-RESPONSE = 0x80
-
-STATUS_OK = 0
-STATUS_BAD_FRAME = 1
-STATUS_BAD_STATE = 10
-MAX_PAYLOAD = 2048
-CHUNK = MAX_PAYLOAD - 1 - 4  # a BUNDLE_WRITE carries the offset; an answer carries the status
-READ_CHUNK = MAX_PAYLOAD - 1
+CHUNK = frame.MAX_PAYLOAD - 4  # a BUNDLE_WRITE carries its offset
+READ_CHUNK = frame.MAX_PAYLOAD - 1  # an answer carries its status byte
 
 # What each token status means for the pharmacist (the token's own message is kept for support).
 _PLAIN = {
@@ -76,17 +55,17 @@ class TokenClient:
     # ------------------------------------------------------------ commands
 
     async def info(self) -> dict:
-        return await self._json(INFO)
+        return await self._json(frame.INFO)
 
     async def set_time(self, ntp: int) -> dict:
-        return await self._json(SET_TIME, {"ntp": int(ntp)})
+        return await self._json(frame.SET_TIME, {"ntp": int(ntp)})
 
     async def auth_request(self, kind: str) -> dict:
-        return await self._json(AUTH_REQUEST, {"kind": kind})
+        return await self._json(frame.AUTH_REQUEST, {"kind": kind})
 
     async def store_status(self, risk_level: int, last_contact: int | None,
                            last_scoring: int | None) -> None:
-        await self.request(STORE_STATUS, _dumps({"riskLevel": int(risk_level),
+        await self.request(frame.STORE_STATUS, _dumps({"riskLevel": int(risk_level),
                                                  "lastContactDate": last_contact,
                                                  "lastRiskScoringDate": last_scoring}))
 
@@ -95,15 +74,16 @@ class TokenClient:
         offset = 0
         while offset < len(blob):
             piece = blob[offset:offset + CHUNK]
-            await self.request(BUNDLE_WRITE, struct.pack(">I", offset) + piece)
+            await self.request(frame.BUNDLE_WRITE, struct.pack(">I", offset) + piece)
             offset += len(piece)
             if progress:
                 progress(offset, len(blob))
         commit = struct.pack(">II", len(blob), binascii.crc32(blob) & 0xFFFFFFFF)
-        return _loads(await self.request(BUNDLE_COMMIT, commit, timeout=max(self.timeout, 15.0)))
+        answer = await self.request(frame.BUNDLE_COMMIT, commit, timeout=max(self.timeout, 15.0))
+        return _loads(answer)
 
     async def open_history(self, start_ntp: int, end_ntp: int | None = None) -> dict:
-        session = await self._json(HISTORY_OPEN, {"from": int(start_ntp), "to": end_ntp})
+        session = await self._json(frame.HISTORY_OPEN, {"from": int(start_ntp), "to": end_ntp})
         session["data"] = bytearray()
         return session
 
@@ -114,7 +94,7 @@ class TokenClient:
         while len(data) < size:
             head = struct.pack(">IIH", int(session["session"]), len(data),
                                min(READ_CHUNK, size - len(data)))
-            piece = await self.request(HISTORY_READ, head)
+            piece = await self.request(frame.HISTORY_READ, head)
             if not piece:
                 raise TokenError("The token's history ended early. Retry the report.", 0)
             data += piece
@@ -123,10 +103,10 @@ class TokenClient:
         return bytes(data[:size])
 
     async def ack_history(self, session_id: int) -> dict:
-        return await self._json(HISTORY_ACK, {"session": int(session_id)})
+        return await self._json(frame.HISTORY_ACK, {"session": int(session_id)})
 
     async def erase_history(self) -> dict:
-        return await self._json(ERASE_HISTORY, {"confirm": "ERASE"})
+        return await self._json(frame.ERASE_HISTORY, {"confirm": "ERASE"})
 
     async def provision(self, k_mac: bytes, k_tuples: bytes, id_a: bytes | None,
                         settings: dict) -> dict:
@@ -134,14 +114,14 @@ class TokenClient:
             raise ValueError("K_A_mac and K_A_tuples must be 32 bytes, ID_A 5 bytes")
         payload = (bytes(k_mac) + bytes(k_tuples) + (b"\x01" + bytes(id_a) if id_a else bytes(6))
                    + _dumps(settings))
-        return _loads(await self.request(PROVISION, payload))
+        return _loads(await self.request(frame.PROVISION, payload))
 
     async def factory_reset(self) -> None:
-        nonce = await self.request(RESET_ARM)
-        await self.request(RESET_CONFIRM, bytes(nonce[:4]) + b"WIPE")
+        nonce = await self.request(frame.RESET_ARM)
+        await self.request(frame.RESET_CONFIRM, bytes(nonce[:4]) + b"WIPE")
 
     async def echo(self, data: bytes) -> bytes:
-        return await self.request(ECHO, data)
+        return await self.request(frame.ECHO, data)
 
     # ------------------------------------------------------------ framing
 
@@ -160,7 +140,7 @@ class TokenClient:
             if answer is None:
                 continue  # lost request or lost answer, or a garbled frame: repeat it
             status, body = answer[0], bytes(answer[1:])
-            if status == STATUS_OK:
+            if status == frame.OK:
                 return body
             raise TokenError(_plain(status, body), status)
         raise LinkLost("The token stopped answering. Unplug it, plug it in again and retry: "
@@ -172,10 +152,10 @@ class TokenClient:
         deadline = loop_time + timeout
         while True:
             for ftype, fseq, payload in self._decoder.frames():
-                if ftype == (command | RESPONSE) and fseq == seq:
+                if ftype == (command | frame.RESPONSE) and fseq == seq:
                     return payload or b"\x04"
-                if ftype == ERROR_TYPE:
-                    return None if (payload[:1] or b"\x01")[0] == STATUS_BAD_FRAME else payload
+                if ftype == frame.ERROR_TYPE:
+                    return None if (payload[:1] or b"\x01")[0] == frame.BAD_FRAME else payload
                 # else: a late answer to an earlier, repeated request: ignore it
             remaining = deadline - time.monotonic()
             if remaining <= 0:

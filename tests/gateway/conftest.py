@@ -55,3 +55,9 @@ def token(server, spawn_token):
     t = spawn_token()
     provision(t, server)
     return t
+
+
+@pytest.fixture(autouse=True)
+def _queue_in_tmp(tmp_path, monkeypatch):
+    """No test may touch the real kiosk queue in the home folder."""
+    monkeypatch.setenv("ROBERT_KIOSK_QUEUE", str(tmp_path / "default-queue"))
