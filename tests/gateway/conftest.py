@@ -57,6 +57,18 @@ def token(server, spawn_token):
     return t
 
 
+@pytest.fixture
+def seeded_token(server, spawn_token, tmp_path):
+    """A provisioned token whose log holds 600 HELLOs from 30 neighbours (restarted on it)."""
+    from seed import seed_history
+
+    t = spawn_token("RT-00000002")
+    provision(t, server)
+    t.stop()
+    assert seed_history(t.folder / "flash", 600, per_contact=20) == 600
+    return t.start()
+
+
 @pytest.fixture(autouse=True)
 def _queue_in_tmp(tmp_path, monkeypatch):
     """No test may touch the real kiosk queue in the home folder."""

@@ -18,6 +18,7 @@ from conftest import live  # noqa: E402
 
 from gateway import flows  # noqa: E402
 from gateway.errors import LinkLost, ReportQueued, ServerError, UsageError  # noqa: E402
+from gateway.history import to_report_contacts  # noqa: E402
 from gateway.report_queue import ReportQueue  # noqa: E402
 from gateway.robert_api import RobertApi  # noqa: E402
 from gateway.token_client import TokenClient  # noqa: E402
@@ -171,18 +172,15 @@ def test_server_killed_mid_report_then_retry_delivers_once(token, server, tmp_pa
         assert http.post("/api/v6/report", json={"token": code, "contacts": []}).status_code == 401
 
 
-def test_link_lost_mid_history_read_resumes_from_the_offset(token, server):
+def test_link_lost_mid_history_read_resumes_from_the_offset(seeded_token):
     """The cable is pulled during HISTORY_READ; a new link resumes the same session."""
-    sizes = []
 
     async def go():
-        link = SerialLink.open(token.pty)
+        link = SerialLink.open(seeded_token.pty)
         client = TokenClient(link)
         info = await client.info()
         session = await client.open_history(info["clock"]["ntp"] - 14 * 86400, None)
-        sizes.append(session["size"])
-        if session["size"] == 0:
-            pytest.skip("empty history: resumption needs a log")
+        assert session["hellos"] == 600 and session["size"] > 3 * 2047
 
         def pull(done, total):
             if done < total:
@@ -191,11 +189,38 @@ def test_link_lost_mid_history_read_resumes_from_the_offset(token, server):
         with pytest.raises(LinkLost):
             await client.read_history(session, progress=pull)
         got_before = len(session["data"])
-        assert 0 < got_before < session["size"]
-        link2 = SerialLink.open(token.pty)
-        data = await TokenClient(link2).read_history(session)
+        link2 = SerialLink.open(seeded_token.pty)
+        reads = []
+        data = await TokenClient(link2).read_history(session, lambda d, t: reads.append(d))
         await link2.close()
-        return got_before, data
+        return session, got_before, reads, data
 
-    got_before, data = run(go())
-    assert len(data) == sizes[0]
+    session, got_before, reads, data = run(go())
+    assert got_before == 2047 and reads[0] == 2 * 2047  # resumed at the offset, not at 0
+    assert len(data) == session["size"]
+    contacts = to_report_contacts(data)
+    assert len(contacts) == 30 and sum(len(c["ids"]) for c in contacts) == 600
+
+
+def test_token_power_cut_mid_report_then_retry_succeeds(seeded_token, server, tmp_path):
+    queue = ReportQueue(tmp_path / "queue")
+    code = server.new_code()
+
+    def cut(stage, done, total):
+        if stage == "history" and 0 < done < total:
+            seeded_token.kill()  # the token loses power: its end of the pty closes
+
+    async def go(client, progress=None):
+        async with api_of(server) as api:
+            return await flows.report_flow(client, api, code, onset=date.today(), consent=True,
+                                           queue=queue, progress=progress)
+
+    with pytest.raises(LinkLost) as err:
+        run(with_client(seeded_token.pty, lambda c: go(c, cut)))
+    assert "nothing was erased" in err.value.message and len(queue) == 0
+    seeded_token.start()  # powered on again: same flash, new pty
+    result = run(with_client(seeded_token.pty, go))
+    assert result.delivered and result.acknowledged
+    assert (result.contacts, result.hellos) == (30, 600)
+    log = history_size(seeded_token.pty)
+    assert log["hellos"] == 600  # acknowledged, not erased: kept until the 14-day purge
