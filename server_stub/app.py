@@ -81,7 +81,31 @@ def create_app(store: Store, clock: Clock, settings: Settings | None = None,
             log.info("server clock offset set to %s s", body.offset)
             return models.AdminClockResponse(offset=clock.offset, time=clock.ntp())
 
+    _openapi_without_422(app)
     return app
+
+
+def _openapi_without_422(app: FastAPI) -> None:
+    """This server answers 400 to a malformed body, as the real one does: say so in the schema."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    responses = operation.get("responses", {})
+                    if responses.pop("422", None) is not None:
+                        responses.setdefault("400", {
+                            "description": "Bad request",
+                            "content": {"application/json": {"schema": {
+                                "$ref": "#/components/schemas/ErrorResponse"}}}})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def _install_error_handlers(app: FastAPI) -> None:

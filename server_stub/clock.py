@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-NTP_UNIX_DELTA = 2_208_988_800
+from robert import timeutil
 
 
 class Clock:
@@ -21,4 +21,4 @@ class Clock:
         return time.time() + self.offset
 
     def ntp(self) -> int:
-        return int(self.unix()) + NTP_UNIX_DELTA
+        return timeutil.ntp_from_unix(self.unix())

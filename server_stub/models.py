@@ -9,8 +9,20 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-MAX_CONTACTS = 20_000
-MAX_HELLOS_PER_CONTACT = 5_000
+from robert import report
+
+
+def b64_of(size: int, description: str):
+    """A base64 string of exactly `size` bytes (its exact length and alphabet in the schema)."""
+    length = 4 * ((size + 2) // 3)
+    pad = (3 - size % 3) % 3
+    pattern = f"^[A-Za-z0-9+/]{{{length - pad}}}{'=' * pad}$"
+    return Field(min_length=length, max_length=length, pattern=pattern,
+                 description=f"base64 of {description} ({size} bytes)")
+
+MAX_CONTACTS = report.MAX_CONTACTS      # per report (robert.report checks; answered 400)
+MAX_HELLOS = report.MAX_HELLOS          # per report, all contacts together
+MAX_HELLOS_PER_CONTACT = report.MAX_HELLOS_PER_CONTACT
 TUPLES_DAYS_MIN = 4
 TUPLES_DAYS_MAX = 30
 
@@ -45,10 +57,10 @@ class RegisterResponse(BaseModel):
 
 
 class AuthRequest(BaseModel):
-    ebid: str = Field(max_length=64, description="base64 of the 8-byte EBID of epochId")
+    ebid: str = b64_of(8, "the EBID of epochId")
     epochId: int = Field(ge=0, lt=2**32)
-    time: str = Field(max_length=64, description="base64 of the 4-byte NTP seconds")
-    mac: str = Field(max_length=128, description="base64 of the 32-byte HMAC-SHA256")
+    time: str = b64_of(4, "the NTP seconds of the request")
+    mac: str = b64_of(32, "the HMAC-SHA256 of prefix || ebid || epochId || time")
 
 
 class StatusRequest(AuthRequest):
@@ -69,21 +81,23 @@ class StatusResponse(BaseModel):
 
 
 class HelloId(BaseModel):
-    timeCollectedOnDevice: int = Field(ge=0, lt=2**48, description="NTP seconds of reception")
+    timeCollectedOnDevice: int = Field(ge=0, lt=2**32, description="NTP seconds of reception")
     timeFromHelloMessage: int = Field(ge=0, lt=2**16, description="Time16 of the HELLO")
-    mac: str = Field(max_length=32, description="base64 of the 5-byte HELLO MAC")
-    rssiCalibrated: int = Field(ge=-32768, lt=32768)
+    mac: str = b64_of(5, "the HELLO MAC")
+    rssiCalibrated: int = Field(ge=-128, le=127, description="calibrated RSSI, dBm")
 
 
 class Contact(BaseModel):
-    ebid: str = Field(max_length=64)
-    ecc: str = Field(max_length=16)
-    ids: list[HelloId] = Field(max_length=MAX_HELLOS_PER_CONTACT)
+    ebid: str = b64_of(8, "the EBID heard")
+    ecc: str = b64_of(1, "the ECC heard")
+    ids: list[HelloId]
 
 
 class ReportRequest(BaseModel):
     token: str = Field(max_length=64, description="report code (6 characters or a UUID)")
-    contacts: list[Contact] = Field(max_length=MAX_CONTACTS)
+    contacts: list[Contact] = Field(
+        description=f"at most {MAX_CONTACTS} contacts, {MAX_HELLOS_PER_CONTACT} HELLOs a "
+                    f"contact and {MAX_HELLOS} HELLOs in all (the body is capped at 32 MiB)")
 
 
 class ReportResponse(BaseModel):

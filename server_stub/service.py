@@ -23,15 +23,11 @@ from server_stub import codes, models
 from server_stub.clock import Clock
 from server_stub.store import Registration, Store
 
-PREFIX_STATUS = 0x02
-PREFIX_UNREGISTER = 0x03
-PREFIX_DELETE_HISTORY = 0x04
 TIME_TOLERANCE = 60            # seconds between a request's time and the server's
 MIN_EPOCHS_BETWEEN_STATUS = 2
 RETENTION_DAYS = 14
 RISK_LEVEL_NONE = 0
 RISK_LEVEL_HIGH = 4
-FRANCE = 0x21
 CAPTCHA_DEV_ANSWER = "ROBERT"  # the one answer --require-captcha accepts (a stub has no captcha server)
 
 
@@ -47,7 +43,7 @@ class ApiError(Exception):
 @dataclass(frozen=True)
 class Settings:
     require_captcha: bool = False
-    country_code: int = FRANCE
+    country_code: int = crypto.COUNTRY_FRANCE
     tuples_days: int = models.TUPLES_DAYS_MIN
 
 
@@ -85,7 +81,7 @@ class RobertService:
 
     def clock_info(self) -> models.ClockResponse:
         now = self.clock.ntp()
-        start = datetime.datetime.fromtimestamp(timeutil.TIME_START - timeutil.NTP_UNIX_DELTA,
+        start = datetime.datetime.fromtimestamp(timeutil.unix_from_ntp(timeutil.TIME_START),
                                                 datetime.UTC)
         return models.ClockResponse(serviceStartDate=start.date().isoformat(), time=now,
                                     epoch=timeutil.epoch_id(now))
@@ -99,7 +95,7 @@ class RobertService:
     # -- authenticated calls ---------------------------------------------------------------
 
     def status(self, req: models.StatusRequest) -> models.StatusResponse:
-        reg = self._authenticate(req, PREFIX_STATUS)
+        reg = self._authenticate(req, crypto.PREFIX_STATUS)
         now = self.clock.ntp()
         now_epoch = timeutil.epoch_id(now)
         last = reg.last_status_epoch
@@ -112,8 +108,7 @@ class RobertService:
         self.store.set_status_epoch(reg.id_a, now_epoch)
         last_contact = None
         if at_risk:
-            day = timeutil.day_of_epoch(last_contact_epoch)
-            last_contact = str(timeutil.TIME_START + day * timeutil.DAY_SECONDS)
+            last_contact = str(timeutil.day_start_ntp(timeutil.day_of_epoch(last_contact_epoch)))
         return models.StatusResponse(
             riskLevel=RISK_LEVEL_HIGH if at_risk else RISK_LEVEL_NONE,
             tuples=self._bundle(reg, now_epoch), config=CLIENT_CONFIG,
@@ -122,12 +117,12 @@ class RobertService:
             message=None)
 
     def unregister(self, req: models.AuthRequest) -> models.SuccessResponse:
-        reg = self._authenticate(req, PREFIX_UNREGISTER)
+        reg = self._authenticate(req, crypto.PREFIX_UNREGISTER)
         self.store.delete_registration(reg.id_a)
         return models.SuccessResponse(success=True, message="registration deleted")
 
     def delete_exposure_history(self, req: models.AuthRequest) -> models.SuccessResponse:
-        reg = self._authenticate(req, PREFIX_DELETE_HISTORY)
+        reg = self._authenticate(req, crypto.PREFIX_DELETE_HISTORY)
         self.store.delete_exposures(reg.id_a)
         return models.SuccessResponse(success=True, message="exposure history deleted")
 

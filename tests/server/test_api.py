@@ -215,7 +215,7 @@ def test_a_refused_report_does_not_burn_the_code(world):
     body = report_body(code, [])
     body["contacts"] = [{"ebid": "AAAA", "ecc": "AA==", "ids": []}]
     r = world.http.post("/api/v6/report", json=body)
-    assert r.status_code == 400 and "malformed report" in r.json()["message"]
+    assert r.status_code == 400 and "ebid" in r.json()["message"]
     assert world.http.get("/api/v1/verify", params={"code": code}).json() == {"valid": True}
 
 
@@ -251,12 +251,20 @@ def test_oversized_bodies_are_413(world):
     assert r.status_code == 413
 
 
-def test_too_many_contacts_is_400(world):
+def test_too_many_contacts_is_400(world, monkeypatch):
     from server_stub.models import MAX_CONTACTS
+    code = new_code(world)
     contact = {"ebid": "AAAAAAAAAAA=", "ecc": "AA==", "ids": []}
-    body = {"token": new_code(world), "contacts": [contact] * (MAX_CONTACTS + 1)}
+    body = {"token": code, "contacts": [contact] * (MAX_CONTACTS + 1)}
     r = world.http.post("/api/v6/report", json=body)
     assert r.status_code == 400 and "contacts" in r.json()["message"]
+    hello = {"timeCollectedOnDevice": 0, "timeFromHelloMessage": 0, "mac": "AAAAAAA=",
+             "rssiCalibrated": -50}
+    monkeypatch.setattr("robert.report.MAX_HELLOS", 10)
+    body = {"token": code, "contacts": [{**contact, "ids": [hello] * 6}] * 2}
+    r = world.http.post("/api/v6/report", json=body)
+    assert r.status_code == 400 and "HELLOs" in r.json()["message"]
+    assert world.http.get("/api/v1/verify", params={"code": code}).json() == {"valid": True}
 
 
 def test_register_errors(world):

@@ -1,0 +1,95 @@
+"""End to end against a real `robert-server` process: the spec client over HTTP, restarts included."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from server_stub.process import ServerProcess
+
+from .spec_client import TIME_START, SpecClient, epoch_of, heard, report_body, server_time
+
+pytest.importorskip("robert.report", reason="needs the robert protocol library")
+
+ROBERT_SERVER = str(Path(sys.executable).parent / "robert-server")
+
+
+def cli(*args: str) -> str:
+    out = subprocess.run([ROBERT_SERVER, *args], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    return out.stdout.strip()
+
+
+def test_contact_report_restart_and_risk(tmp_path):
+    db = tmp_path / "server.db"
+    key = cli("public-key", "--db", str(db))
+    with ServerProcess(db) as server:
+        with httpx.Client(base_url=server.url, timeout=30) as api:
+            a, b, c = (SpecClient(api, key) for _ in range(3))
+            for client in (a, b, c):
+                assert client.register().status_code == 201
+            t0 = server_time(api)
+        # A sits next to B for the two epochs after registration; C is across the room.
+        first = epoch_of(t0) + 1
+        start = TIME_START + first * 900
+        log = (heard(b, start, 900, 10, -45) + heard(b, start + 900, 900, 10, -45)
+               + heard(c, start, 1800, 10, -100))
+        offset = str(start + 2 * 900 + 120 - t0)  # the report happens after both contacts
+
+        server.restart("--clock-offset", offset)
+        code = cli("new-code", "--db", str(db), "--clock-offset", offset)
+        with httpx.Client(base_url=server.url, timeout=60) as api:
+            r = api.post("/api/v6/report", json=report_body(code, log))
+            assert r.status_code == 200, r.text
+            assert r.json()["success"] is True and r.json()["reportValidationToken"]
+            again = api.post("/api/v6/report", json=report_body(code, log))
+            assert again.status_code == 401 and again.json()["message"]
+
+        server.restart("--clock-offset", offset)
+        with httpx.Client(base_url=server.url, timeout=30) as api:
+            for client in (a, b, c):
+                client.api = api
+            now = server_time(api)
+            answer_b = b.status(now)
+            assert answer_b.status_code == 200, answer_b.text
+            assert answer_b.json()["riskLevel"] == 4
+            assert answer_b.json()["lastContactDate"] == str(TIME_START + (first + 1) // 96 * 86400)
+            assert c.status(now).json()["riskLevel"] == 0
+            assert a.status(now).json()["riskLevel"] == 0
+            twice = c.status(now)
+            assert twice.status_code == 400 and "too often" in twice.json()["message"]
+            assert b.unregister(now).status_code == 200
+            assert b.unregister(now).status_code == 404
+        assert "Traceback" not in server.log()
+
+
+def test_cli_outputs_and_help(tmp_path):
+    db = str(tmp_path / "s.db")
+    short, long = cli("new-code", "--db", db), cli("new-code", "--db", db, "--long")
+    assert len(short) == 6 and short.isalnum() and short.upper() == short
+    assert len(long) == 36 and long.count("-") == 4
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    key = serialization.load_der_public_key(base64.b64decode(cli("public-key", "--db", db)))
+    assert key.curve.name == "secp256r1"
+    assert cli("public-key", "--db", db) == cli("public-key", "--db", db)
+    for args in ([], ["new-code"], ["public-key"]):
+        assert "--db" in cli(*args, "--help")
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    db = tmp_path / "s.db"
+    cli("public-key", "--db", str(db))
+    (tmp_path / "s.db.kek").write_bytes(b"\0" * 32)  # the wrong key-encryption key
+    out = subprocess.run([ROBERT_SERVER, "public-key", "--db", str(db)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and out.stdout == ""
+    assert "key-encryption key" in out.stderr and "Traceback" not in out.stderr
+    out = subprocess.run([ROBERT_SERVER, "--port", "1"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--db" in out.stderr
