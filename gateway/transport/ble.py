@@ -39,6 +39,8 @@ class BleLink:
         self._inbox: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._lost = False
         self._on_close: list = []
+        self.pdus_sent = 0  # ATT writes / notifications, to count the link's own overhead
+        self.pdus_received = 0
         peer.connection.on("disconnection", self._disconnected)
 
     @classmethod
@@ -71,6 +73,7 @@ class BleLink:
         return link
 
     def _notified(self, value: bytes) -> None:
+        self.pdus_received += 1
         self._inbox.put_nowait(bytes(value))
 
     def _disconnected(self, *_args) -> None:
@@ -85,6 +88,7 @@ class BleLink:
             for i in range(0, len(data), step):
                 await self._peer.write_value(self._write_char, data[i:i + step],
                                              with_response=False)
+                self.pdus_sent += 1
         except Exception:  # any failure of the ATT layer means the link is gone
             self._lost = True
             raise LinkLost() from None
