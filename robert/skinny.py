@@ -115,6 +115,7 @@ def _check_block(block: bytes) -> None:
 
 def encrypt(key: bytes, block: bytes) -> bytes:
     """Encrypt one 8-byte block under a 24-byte key."""
+    _check_key(key)
     _check_block(block)
     rks = round_keys(bytes(key))
     t0, t1, t2, t3 = _ENC_LISTS
@@ -131,6 +132,7 @@ def encrypt(key: bytes, block: bytes) -> bytes:
 
 def decrypt(key: bytes, block: bytes) -> bytes:
     """Decrypt one 8-byte block under a 24-byte key."""
+    _check_key(key)
     _check_block(block)
     rks = round_keys(bytes(key))
     u0, u1, u2, u3 = _DEC_LISTS
@@ -158,6 +160,7 @@ def _as_words(blocks: np.ndarray | bytes) -> np.ndarray:
 
 
 def _batched(key: bytes, blocks: np.ndarray | bytes, forward: bool) -> np.ndarray | bytes:
+    _check_key(key)
     as_bytes = isinstance(blocks, (bytes, bytearray, memoryview))
     words = _as_words(blocks)
     rks = round_keys(bytes(key))

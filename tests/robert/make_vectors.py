@@ -162,7 +162,7 @@ def scoring_vectors() -> tuple[list[dict], list[dict]]:
     close = out[0]["score"]
     far = out[1]["score"]
     risk = []
-    for scores in ([close], [close, close], [far], [far, far, far], [14.84], [14.85]):
+    for scores in ([close], [close, close], [far], [far, far, far], [14.83], [14.84]):
         r = scoring.risk_from_scores(scores)
         risk.append({"scores": scores, "risk": r, "at_risk": scoring.is_at_risk(r)})
     return out, risk
