@@ -17,7 +17,7 @@ pytest.importorskip("robert_token.frame", reason="the token core is not there ye
 from conftest import live  # noqa: E402
 
 from gateway import flows  # noqa: E402
-from gateway.errors import LinkLost, ReportQueued, ServerError, UsageError  # noqa: E402
+from gateway.errors import LinkLost, ReportQueued, ServerError, TokenError, UsageError  # noqa: E402
 from gateway.history import to_report_contacts  # noqa: E402
 from gateway.report_queue import ReportQueue  # noqa: E402
 from gateway.robert_api import RobertApi  # noqa: E402
@@ -224,3 +224,64 @@ def test_token_power_cut_mid_report_then_retry_succeeds(seeded_token, server, tm
     assert (result.contacts, result.hellos) == (30, 600)
     log = history_size(seeded_token.pty)
     assert log["hellos"] == 600  # acknowledged, not erased: kept until the 14-day purge
+
+
+def test_erase_flow_clears_server_and_token(seeded_token, server):
+    async def go(client):
+        async with api_of(server) as api:
+            return await flows.erase_flow(client, api)
+
+    assert history_size(seeded_token.pty)["hellos"] == 600
+    result = run(with_client(seeded_token.pty, go))
+    assert result.server and result.erased_on_token > 0
+    assert history_size(seeded_token.pty)["hellos"] == 0
+
+
+def test_retire_flow_unregisters_and_wipes_and_can_finish_a_half_done_retire(token, server):
+    async def retire(client):
+        async with api_of(server) as api:
+            return await flows.retire_flow(client, api)
+
+    async def unregister_only(client):  # a retire that stopped after the server step
+        async with api_of(server) as api:
+            await flows.set_clock_from_server(client, api)
+            await api.unregister(await client.auth_request("unregister"))
+
+    run(with_client(token.pty, unregister_only))
+    result = run(with_client(token.pty, retire))
+    assert result.unregistered and result.wiped and result.serial == "RT-00000001"
+
+    async def view(client):
+        return await flows.info_flow(client)
+
+    assert run(with_client(token.pty, view)).headline == "Not provisioned"
+
+    async def status(client):
+        async with api_of(server) as api:
+            await flows.status_flow(client, api)
+
+    with pytest.raises(TokenError, match="not provisioned"):
+        run(with_client(token.pty, status))
+
+
+def test_cli_report_then_retry_from_the_queue(seeded_token, server, tmp_path):
+    queue = str(tmp_path / "cliqueue")
+    dead = "http://127.0.0.1:9"  # nothing listens: the report must wait in the queue
+    code = server.new_code()
+    out = subprocess.run([*KIOSK, "report", "--port", seeded_token.pty, "--server", dead,
+                          "--code", code, "--test-date", date.today().isoformat(), "--yes",
+                          "--queue", queue], capture_output=True, text=True, timeout=120)
+    # the clock comes from the server first: with no server nothing is read, nothing queued
+    assert out.returncode == 4, out.stderr
+    assert "cannot be reached" in out.stderr and code not in out.stderr + out.stdout
+    out = subprocess.run([*KIOSK, "report", "--port", seeded_token.pty, "--server", server.url,
+                          "--code", code, "--test-date", date.today().isoformat(), "--yes",
+                          "--queue", queue, "--json"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["delivered"] and answer["acknowledged"] and answer["hellos"] == 600
+    out = subprocess.run([*KIOSK, "report", "--retry", "--port", seeded_token.pty, "--server",
+                          server.url, "--queue", queue], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and "No report waiting" in out.stdout
