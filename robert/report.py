@@ -301,25 +301,35 @@ def validate_report(contacts: list[ReportContact], keys: ReportKeys,
     return accepted, stats
 
 
+_TIME16_BYTES = [t.to_bytes(2, "big") for t in range(1 << 16)]
+
+
 def _check_hellos(c: ReportContact, epoch: int, k_mac: bytes,
                   stats: ValidationStats) -> list[tuple[int, int]]:
     """Per-HELLO checks of one contact (epoch, MAC, Time16); (time, rssi) of those kept."""
     prefix = bytes((PREFIX_HELLO, c.ecc)) + c.ebid
+    lo = TIME_START + (epoch - 1) * EPOCH_SECONDS     # receptions in epochs epoch-1..epoch+1
+    hi = TIME_START + (epoch + 2) * EPOCH_SECONDS
     digest = hmac.digest
     compare = hmac.compare_digest
+    t16_bytes = _TIME16_BYTES
     kept = []
-    dropped = stats.dropped_hellos
+    bad_epoch = bad_mac = bad_time = 0
     for h in c.hellos:
         t = h.time_collected
-        if abs((t - TIME_START) // EPOCH_SECONDS - epoch) > 1:
-            dropped[HELLO_EPOCH] += 1
-        elif not compare(digest(k_mac, prefix + h.time16.to_bytes(2, "big"), "sha256")[:5],
-                         h.mac):
-            dropped[HELLO_BAD_MAC] += 1
-        elif abs(((h.time16 - t + 0x8000) & 0xFFFF) - 0x8000) > TIME16_TOLERANCE:
-            dropped[HELLO_TIME16] += 1
+        t16 = h.time16
+        if not lo <= t < hi:
+            bad_epoch += 1
+        elif not compare(digest(k_mac, prefix + t16_bytes[t16], "sha256")[:5], h.mac):
+            bad_mac += 1
+        elif abs(((t16 - t + 0x8000) & 0xFFFF) - 0x8000) > TIME16_TOLERANCE:
+            bad_time += 1
         else:
             kept.append((t, h.rssi))
+    for reason, count in ((HELLO_EPOCH, bad_epoch), (HELLO_BAD_MAC, bad_mac),
+                          (HELLO_TIME16, bad_time)):
+        if count:
+            stats.dropped_hellos[reason] += count
     return kept
 
 

@@ -36,35 +36,48 @@ def soft_max(values: Sequence[float], coef: float) -> float:
     return top + coef * math.log(total / len(values))
 
 
+def _exp_a(rssi: float) -> float:
+    return math.exp(rssi / SOFTMAX_A)
+
+
+_EXP_A = {r: _exp_a(r) for r in range(-255, RSSI_CLIP + 1)}   # exp(rssi / a) of integer RSSI
+
+
 def contact_score(messages: Iterable[tuple[int, int]]) -> float:
     """Score of one contact: `messages` are (timeCollectedOnDevice NTP s, rssiCalibrated).
 
     Roughly the number of minutes spent close to the emitter: a 15-minute contact at
-    -50 dBm with a HELLO every 30 s scores about 13.4.
+    -50 dBm with a HELLO every 30 s scores about 13.3. Bins keep sum(exp(rssi/a)) and a
+    count, so each window's soft max is one log (same value as `soft_max`).
     """
-    msgs = sorted(messages)
+    msgs = list(messages)
     if not msgs:
         return 0.0
-    first, last = msgs[0][0], msgs[-1][0]
-    if last - first > EPOCH_SECONDS + EPOCH_TOLERANCE:
+    first = min(t for t, _ in msgs)
+    if max(t for t, _ in msgs) - first > EPOCH_SECONDS + EPOCH_TOLERANCE:
         return 0.0
-    bins: list[list[float]] = [[] for _ in range(MINUTES_PER_EPOCH)]
+    sums = [0.0] * (MINUTES_PER_EPOCH + 1)   # one spare empty bin closes the last window
+    counts = [0] * (MINUTES_PER_EPOCH + 1)
     for t, rssi in msgs:
         minute = (t - first) // 60
-        if minute > MINUTES_PER_EPOCH:
-            minute = MINUTES_PER_EPOCH - 1
+        if minute > MINUTES_PER_EPOCH:       # robert-server folds late messages into the
+            minute = MINUTES_PER_EPOCH - 1   # last bin but drops those of minute 15 itself
         if minute < MINUTES_PER_EPOCH and rssi <= RSSI_DROP_ABOVE:
-            bins[minute].append(min(rssi, RSSI_CLIP))
+            clipped = min(rssi, RSSI_CLIP)
+            e = _EXP_A.get(clipped)
+            sums[minute] += _exp_a(clipped) if e is None else e
+            counts[minute] += 1
     gammas = []
     k_max = 0
+    last_delta = len(DELTAS) - 1
     for k in range(MINUTES_PER_EPOCH):
-        window = bins[k] + bins[k + 1] if k + 1 < MINUTES_PER_EPOCH else bins[k]
-        if not window:
+        n = counts[k] + counts[k + 1]
+        if not n:
             continue
         k_max = k
-        q = soft_max(window, SOFTMAX_A)
-        gamma = (q - P0) / DELTAS[min(len(window), len(DELTAS) - 1)]
-        gammas.append(min(max(gamma, 0.0), 1.0))
+        q = SOFTMAX_A * math.log((sums[k] + sums[k + 1]) / n)
+        gamma = (q - P0) / DELTAS[n if n < last_delta else last_delta]
+        gammas.append(0.0 if gamma <= 0.0 else 1.0 if gamma >= 1.0 else gamma)
     return min(soft_max(gammas, SOFTMAX_B) * GAIN, 1.0) * k_max
 
 
