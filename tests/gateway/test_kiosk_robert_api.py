@@ -7,62 +7,11 @@ stub never gives on purpose: 503s, silence, broken JSON.)
 import asyncio
 import json
 import socket
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from gateway.errors import ServerError, ServerUnreachable
 from gateway.robert_api import InDoubt, RobertApi, clock_ntp
-
-
-class Scripted:
-    """An HTTP server answering each request with the next (status, body, delay) of a script."""
-
-    def __init__(self, script):
-        self.script = list(script)
-        self.requests: list[tuple[str, str, bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def _answer(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                outer.requests.append((self.command, self.path, body))
-                status, payload, delay = outer.script.pop(0) if outer.script else (500, "", 0)
-                time.sleep(delay)
-                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _answer
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def scripted():
-    servers = []
-
-    def make(*script):
-        s = Scripted(script)
-        servers.append(s)
-        return s
-
-    yield make
-    for s in servers:
-        s.close()
 
 
 def run(coro_fn):
