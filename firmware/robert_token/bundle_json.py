@@ -23,9 +23,9 @@ def parse_entry(text):
         obj = json.loads(text)
         epoch_id = obj["epochId"]
         key = obj["key"]
-        ebid = a2b_base64(key["ebid"])
-        ecc = a2b_base64(key["ecc"])
-    except (ValueError, KeyError, TypeError, IndexError):
+        ebid = a2b_base64(key["ebid"].encode())
+        ecc = a2b_base64(key["ecc"].encode())
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
         raise BundleFormatError("bundle entry is not {epochId, key: {ebid, ecc}}")
     if not isinstance(epoch_id, int) or isinstance(epoch_id, bool) or not 0 <= epoch_id < 1 << 24:
         raise BundleFormatError("bundle entry has a bad epochId")

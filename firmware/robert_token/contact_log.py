@@ -8,13 +8,16 @@ whole files and never rewrites the rest. A segment is a sequence of batches:
 A batch is written with one append + flush + sync; a power cut can only tear
 the batch in flight, which the CRC exposes: at open the torn tail is cut off
 (the valid prefix is copied and renamed over the segment). The body is a list
-of contact groups:
+of contact groups after the batch's base time (its first reception):
 
-    ECC (1) | EBID (8) | base time (4, NTP s) | n (1) | n x HELLO
-    HELLO = Time16 (2) | MAC (5) | reception time - base (2, s) | rssiCalibrated (1, signed)
+    base (4, NTP s) | groups: ECC (1) | EBID (8) | n (1) | n x HELLO
+    HELLO = Time16 (2) | MAC (5) | rssiCalibrated (1, signed) | d (1, signed)
 
-so a stored HELLO costs 10 bytes plus its share of the group and batch
-headers. When the log would pass its capacity the oldest day goes first
+where d = reception time - Time16 (seconds, mod 2^16): the reception time is
+the first time at or after the base whose low 16 bits are Time16 + d. A peer
+whose clock is off by more than 127 s gets d = -128 and 2 more bytes: the
+reception time - base. So a stored HELLO costs 9 bytes plus its share of the
+group (10) and batch (16) headers. When the log would pass its capacity the oldest day goes first
 (`dropped_days`); today's data is never dropped for older data, and when
 today alone fills the log new HELLOs are refused and counted.
 """
@@ -27,11 +30,13 @@ from robert_token.epochs import DAY_S
 
 SYNC = b"\xc7\x4c"
 BATCH_HEAD = 12
-GROUP_HEAD = 14
-HELLO_REC = 10
+GROUP_HEAD = 10
+HELLO_REC = 9
+ESCAPE = -128
 MAX_BODY = 4096
-BATCH_BYTES = 400  # a batch is written when its body reaches this size ...
-FLUSH_S = 300  # ... or when its oldest entry is this old (what a power cut can lose)
+MAX_SPAN_S = 60000  # a batch's receptions stay within 2^16 s of its base
+BATCH_BYTES = 1024  # a batch is written when its body reaches this size ...
+FLUSH_S = 600  # ... or when its oldest entry is this old (what a power cut can lose)
 KEEP_DAYS = 14
 CAPACITY = 1 << 20
 META = "log_meta.json"
@@ -50,20 +55,46 @@ def encode_batch(seq, body):
 
 
 def parse_groups(body):
-    """Yield (ecc, ebid, base, hellos) of a batch body; hellos are 10-byte records."""
-    i = 0
+    """Yield (ecc, ebid, hellos) of a batch body; hellos is a list of (t16, mac5, rssi, rx_ntp)."""
     n = len(body)
+    if n < 4:
+        return
+    base = struct.unpack(">I", body[:4])[0]
+    low = base & 0xFFFF
+    i = 4
     while i + GROUP_HEAD <= n:
         ecc = body[i]
         ebid = body[i + 1 : i + 9]
-        base = struct.unpack(">I", body[i + 9 : i + 13])[0]
-        count = body[i + 13]
+        count = body[i + 9]
         i += GROUP_HEAD
-        end = i + count * HELLO_REC
-        if end > n:
-            return
-        yield ecc, ebid, base, body[i:end]
-        i = end
+        hellos = []
+        for _ in range(count):
+            if i + HELLO_REC > n:
+                return
+            t16 = (body[i] << 8) | body[i + 1]
+            mac = body[i + 2 : i + 7]
+            rssi = body[i + 7] - 256 if body[i + 7] > 127 else body[i + 7]
+            d = body[i + 8] - 256 if body[i + 8] > 127 else body[i + 8]
+            i += HELLO_REC
+            if d == ESCAPE:
+                if i + 2 > n:
+                    return
+                rx = base + ((body[i] << 8) | body[i + 1])
+                i += 2
+            else:
+                rx = base + ((t16 + d - low) & 0xFFFF)
+            hellos.append((t16, mac, rssi, rx))
+        yield ecc, ebid, hellos
+
+
+def encode_hello(t16, mac5, rssi, rx, base):
+    """One stored HELLO (see the module doc)."""
+    d = rx - t16
+    d = ((d + 0x8000) & 0xFFFF) - 0x8000  # signed difference of the low 16 bits
+    head = struct.pack(">H", t16 & 0xFFFF) + bytes(mac5)[:5] + struct.pack(">b", rssi)
+    if -128 < d < 128 and base + ((t16 + d - (base & 0xFFFF)) & 0xFFFF) == rx:
+        return head + struct.pack(">b", d)
+    return head + struct.pack(">bH", ESCAPE, rx - base)
 
 
 def read_batches(f):
@@ -85,10 +116,9 @@ def read_batches(f):
 
 
 class _Group:
-    def __init__(self, ecc, ebid, base):
+    def __init__(self, ecc, ebid):
         self.ecc = ecc
         self.ebid = ebid
-        self.base = base
         self.hellos = bytearray()
         self.n = 0
 
@@ -118,6 +148,7 @@ class ContactLog:
         self._pending_day = None
         self._pending_size = 0
         self._pending_since = None
+        self._base = self._newest = None
         self._open()
 
     # ------------------------------------------------------------ opening
@@ -173,10 +204,10 @@ class ContactLog:
                 end = pos + BATCH_HEAD + len(body)
                 if seq >= self.seq:
                     self.seq = seq + 1
-                for _ecc, _ebid, base, hellos in parse_groups(body):
+                for _ecc, _ebid, hellos in parse_groups(body):
                     stats[2] += 1
-                    for j in range(0, len(hellos), HELLO_REC):
-                        t = base + struct.unpack(">H", hellos[j + 7 : j + 9])[0]
+                    for h in hellos:
+                        t = h[3]
                         stats[1] += 1
                         if stats[3] is None or t < stats[3]:
                             stats[3] = t
@@ -219,9 +250,9 @@ class ContactLog:
     def info(self):
         olds = [s[3] for s in self.days.values() if s[3] is not None]
         news = [s[4] for s in self.days.values() if s[4] is not None]
-        for g in self._pending:
-            olds.append(g.base)
-            news.append(g.base)
+        if self._pending:
+            olds.append(self._base)
+            news.append(self._newest)
         return {"hellos": self.hellos, "contacts": self.contacts, "bytes": self.bytes,
                 "capacity": self.capacity, "oldest": min(olds) if olds else None,
                 "newest": max(news) if news else None, "full": self.full,
@@ -232,24 +263,30 @@ class ContactLog:
     def add(self, ecc, ebid, time16, mac5, ntp_rx, rssi, elapsed_ms=0):
         """Queue one HELLO reception; writes a batch when one is full or the day changes."""
         day = ntp_rx // DAY_S
-        if self._pending_day is not None and day != self._pending_day:
+        if self._pending and (day != self._pending_day or ntp_rx < self._base
+                              or ntp_rx - self._base > MAX_SPAN_S):
             self.flush()
-        if self._pending_day is None:
+        if not self._pending:
             self._pending_day = day
             self._pending_since = elapsed_ms
+            self._base = ntp_rx
+            self._newest = ntp_rx
+            self._pending_size = 4
         g = None
         for cand in self._pending:
-            if cand.ebid == ebid and cand.ecc == ecc and 0 <= ntp_rx - cand.base < 65536 and cand.n < 255:
+            if cand.ebid == ebid and cand.ecc == ecc and cand.n < 255:
                 g = cand
                 break
         if g is None:
-            g = _Group(ecc, bytes(ebid), ntp_rx)
+            g = _Group(ecc, bytes(ebid))
             self._pending.append(g)
             self._pending_size += GROUP_HEAD
-        g.hellos.extend(struct.pack(">H", time16 & 0xFFFF) + bytes(mac5)[:5]
-                        + struct.pack(">Hb", ntp_rx - g.base, rssi))
+        rec = encode_hello(time16, mac5, rssi, ntp_rx, self._base)
+        g.hellos.extend(rec)
         g.n += 1
-        self._pending_size += HELLO_REC
+        if ntp_rx > self._newest:
+            self._newest = ntp_rx
+        self._pending_size += len(rec)
         if self._pending_size >= self.batch_bytes:
             self.flush()
 
@@ -266,14 +303,14 @@ class ContactLog:
             self._pending_day = None
             return 0
         day = self._pending_day
-        body = bytearray()
+        body = bytearray(struct.pack(">I", self._base))
         n = 0
         for g in self._pending:
-            body.extend(bytes((g.ecc,)) + g.ebid + struct.pack(">IB", g.base, g.n) + g.hellos)
+            body.extend(bytes((g.ecc,)) + g.ebid + bytes((g.n,)) + g.hellos)
             n += g.n
         groups = len(self._pending)
-        oldest = min(g.base for g in self._pending)
-        newest = max(g.base + struct.unpack(">H", g.hellos[-3:-1])[0] for g in self._pending)
+        oldest = self._base
+        newest = self._newest
         self._pending = []
         self._pending_size = 0
         self._pending_day = None
@@ -377,18 +414,16 @@ def render(body, start, end):
     """The HISTORY stream entries of one batch body for receptions in [start, end)."""
     out = bytearray()
     contacts = hellos = 0
-    for ecc, ebid, base, recs in parse_groups(body):
+    for ecc, ebid, recs in parse_groups(body):
         head = False
-        for j in range(0, len(recs), HELLO_REC):
-            r = recs[j : j + HELLO_REC]
-            t = base + struct.unpack(">H", r[7:9])[0]
+        for t16, mac, rssi, t in recs:
             if t < start or t >= end:
                 continue
             if not head:
                 out.extend(bytes((ENTRY_CONTACT, ecc)) + ebid)
                 contacts += 1
                 head = True
-            out.extend(bytes((ENTRY_HELLO,)) + struct.pack(">I", t) + r[0:7] + r[9:10])
+            out.extend(struct.pack(">BIH", ENTRY_HELLO, t, t16) + mac + struct.pack(">b", rssi))
             hellos += 1
     return out, contacts, hellos
 

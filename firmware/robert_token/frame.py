@@ -110,6 +110,7 @@ class Decoder:
         return len(self._buf)
 
     def events(self):
+        """Parse what was fed: yields `(ok, type, seq, payload)` (see the class doc)."""
         buf = self._buf
         while True:
             i = _find_magic(buf, 0)
@@ -117,22 +118,25 @@ class Decoder:
                 # keep a trailing "R" that may start the next magic
                 keep = 1 if buf and buf[-1] == MAGIC[0] else 0
                 self.garbage += len(buf) - keep
-                del buf[: len(buf) - keep]
+                self._buf = buf[len(buf) - keep :]
                 return
             if i:
                 self.garbage += i
-                del buf[:i]
+                self._buf = buf = buf[i:]
             if len(buf) < HEADER_SIZE:
                 if len(buf) >= 3 and buf[2] != VERSION:
                     yield self._drop(UNSUPPORTED_VERSION, "unsupported protocol version %d" % buf[2])
+                    buf = self._buf
                     continue
                 return
             version, ftype, seq, n = struct.unpack_from(">BBHH", buf, 2)
             if version != VERSION:
                 yield self._drop(UNSUPPORTED_VERSION, "unsupported protocol version %d" % version)
+                buf = self._buf
                 continue
             if n > MAX_PAYLOAD:
                 yield self._drop(BAD_FRAME, "frame length %d over the limit of %d" % (n, MAX_PAYLOAD))
+                buf = self._buf
                 continue
             total = HEADER_SIZE + n + CRC_SIZE
             if len(buf) < total:
@@ -141,8 +145,9 @@ class Decoder:
             (crc,) = struct.unpack_from(">I", buf, HEADER_SIZE + n)
             if crc != crc32(body):
                 yield self._drop(BAD_FRAME, "frame CRC mismatch")
+                buf = self._buf
                 continue
-            del buf[:total]
+            self._buf = buf = buf[total:]
             yield True, ftype, seq, body[6:]
 
     def frames(self):
@@ -154,5 +159,5 @@ class Decoder:
     def _drop(self, status, message):
         """Drop the bad magic and resume scanning at the byte after it."""
         self.bad_frames += 1
-        del self._buf[:1]
+        self._buf = self._buf[1:]
         return False, ERROR_TYPE, 0, bytes((status,)) + message.encode()

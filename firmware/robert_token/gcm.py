@@ -88,11 +88,14 @@ class GcmDecryptor:
         tail, self._pending = self._pending, b""
         return self._block(tail) if tail else b""
 
-    def verify(self, tag):
-        """True when `tag` (16 bytes) authenticates everything passed to `update`."""
+    def tag(self):
+        """The tag of everything passed to `update` (ends the message)."""
         if self._pending:
             self.finish()
         self._ghash(bytes(8) + (self._length * 8).to_bytes(8, "big"))
         s = self._cipher.encrypt(self._iv + b"\x00\x00\x00\x01")
-        expect = bytes(a ^ b for a, b in zip(self._y.to_bytes(16, "big"), s))
-        return equal(expect, bytes(tag))
+        return bytes(a ^ b for a, b in zip(self._y.to_bytes(16, "big"), s))
+
+    def verify(self, tag):
+        """True when `tag` (16 bytes) authenticates everything passed to `update`."""
+        return equal(self.tag(), bytes(tag))

@@ -27,7 +27,7 @@ class Refused(Exception):
     """A command refused with a protocol status and a message for a person."""
 
     def __init__(self, status, message):
-        Exception.__init__(self, message)
+        super().__init__(message)
         self.status = status
         self.message = message
 
