@@ -51,6 +51,7 @@ class TokenClient:
         self.retries = retries
         self._seq = secrets.randbelow(0x10000)
         self._decoder = frame.Decoder()
+        self._unmatched_error: bytes | None = None
 
     # ------------------------------------------------------------ commands
 
@@ -134,6 +135,7 @@ class TokenClient:
         self._seq = (self._seq + 1) & 0xFFFF
         seq = self._seq
         wire = frame.encode(command, seq, payload)
+        self._unmatched_error = None
         for _attempt in range(self.retries + 1):
             await self.link.send(wire)
             answer = await self._answer(command, seq, timeout or self.timeout)
@@ -143,11 +145,19 @@ class TokenClient:
             if status == frame.OK:
                 return body
             raise TokenError(_plain(status, body), status)
+        if self._unmatched_error:  # e.g. the token never read our frames: another version
+            status, body = self._unmatched_error[0], bytes(self._unmatched_error[1:])
+            raise TokenError(_plain(status, body), status)
         raise LinkLost("The token stopped answering. Unplug it, plug it in again and retry: "
                        "nothing was erased.")
 
     async def _answer(self, command: int, seq: int, timeout: float) -> bytes | None:
-        """Wait for the answer to (command, seq); None on timeout or a BAD_FRAME error frame."""
+        """Wait for the answer to (command, seq); None on timeout or a BAD_FRAME error frame.
+
+        An error frame (type 0xFF, seq 0) may be about line noise rather than our
+        request: BAD_FRAME makes us repeat at once, any other is kept and only
+        reported if our answer never comes.
+        """
         loop_time = time.monotonic()
         deadline = loop_time + timeout
         while True:
@@ -155,7 +165,9 @@ class TokenClient:
                 if ftype == (command | frame.RESPONSE) and fseq == seq:
                     return payload or b"\x04"
                 if ftype == frame.ERROR_TYPE:
-                    return None if (payload[:1] or b"\x01")[0] == frame.BAD_FRAME else payload
+                    if (payload[:1] or b"\x01")[0] == frame.BAD_FRAME:
+                        return None
+                    self._unmatched_error = payload
                 # else: a late answer to an earlier, repeated request: ignore it
             remaining = deadline - time.monotonic()
             if remaining <= 0:

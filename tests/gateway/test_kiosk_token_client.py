@@ -1,0 +1,105 @@
+"""TokenClient against a real host-port token, with faults injected on the real pty link."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+pytest.importorskip("robert_token.frame", reason="the token core is not there yet")
+
+from conftest import live  # noqa: E402
+
+from gateway.errors import LinkLost, TokenError  # noqa: E402
+from gateway.token_client import TokenClient  # noqa: E402
+from gateway.transport.serial import SerialLink  # noqa: E402
+
+pytestmark = live
+
+
+class FaultyLink:
+    """A real link that garbles, prefixes or loses what we tell it to."""
+
+    def __init__(self, link):
+        self.link = link
+        self.description = "faulty " + link.description
+        self.drop_answers = 0  # received chunks to throw away
+        self.garbage_before = b""  # bytes sent before the next frame
+        self.flip_next_send = False  # corrupt one byte of the next frame
+        self.sent = 0
+
+    async def send(self, data: bytes) -> None:
+        self.sent += 1
+        if self.garbage_before:
+            data, self.garbage_before = self.garbage_before + data, b""
+        if self.flip_next_send:
+            self.flip_next_send = False
+            data = data[:-1] + bytes([data[-1] ^ 0xFF])
+        await self.link.send(data)
+
+    async def recv(self, timeout: float) -> bytes:
+        data = await self.link.recv(timeout)
+        if data and self.drop_answers:
+            self.drop_answers -= 1
+            await asyncio.sleep(0.05)
+            await self.link.recv(0.05)  # swallow whatever else of that answer is in flight
+            return b""
+        return data
+
+    async def close(self) -> None:
+        await self.link.close()
+
+
+def with_faulty(pty, fn):
+    async def go():
+        link = FaultyLink(SerialLink.open(pty))
+        try:
+            return await fn(TokenClient(link, timeout=0.5), link)
+        finally:
+            await link.close()
+    return asyncio.run(go())
+
+
+def test_lost_answer_garbage_and_bad_crc_are_recovered(spawn_token):
+    token = spawn_token("RT-0000C0DE")
+
+    async def go(client, link):
+        first = await client.info()
+        link.drop_answers = 1  # the answer is lost: the request is repeated, same seq
+        assert (await client.echo(b"ping")) == b"ping"
+        assert link.sent == 3
+        link.garbage_before = b"\x00noise RT\x07"  # line noise before a frame
+        assert (await client.echo(b"after noise")) == b"after noise"
+        link.flip_next_send = True  # bad CRC: the token answers 0xFF, the client repeats
+        assert (await client.echo(b"after crc")) == b"after crc"
+        last = await client.info()
+        return first, last
+
+    first, last = with_faulty(token.pty, go)
+    assert first["state"] == "not_provisioned" and first["serial"] == "RT-0000C0DE"
+    assert last["link"]["garbage"] > first["link"]["garbage"]
+    assert last["link"]["bad_frames"] > first["link"]["bad_frames"]
+
+
+def test_token_errors_carry_plain_words(spawn_token):
+    token = spawn_token("RT-0000C0DF")
+
+    async def go(client, link):
+        with pytest.raises(TokenError) as err:
+            await client.auth_request("status")
+        return err.value
+
+    err = with_faulty(token.pty, go)
+    assert err.status == 5 and "not provisioned" in err.message and err.exit_code == 3
+
+
+def test_silent_token_is_link_lost(spawn_token):
+    token = spawn_token("RT-0000C0E0")
+
+    async def go(client, link):
+        link.drop_answers = 10
+        with pytest.raises(LinkLost, match="stopped answering"):
+            await client.info()
+        return link.sent
+
+    assert with_faulty(token.pty, go) == 4  # one try and three repeats
