@@ -24,10 +24,10 @@ EMITTERS = 200
 class SyntheticKeys:
     """A server's keys for the synthetic report (the ReportKeys protocol)."""
 
-    k_g: bytes
+    k_g: bytes = field(repr=False)
     country_code: int = crypto.COUNTRY_FRANCE
-    days: dict[int, bytes] = field(default_factory=dict)
-    k_macs: dict[bytes, bytes] = field(default_factory=dict)
+    days: dict[int, bytes] = field(default_factory=dict, repr=False)
+    k_macs: dict[bytes, bytes] = field(default_factory=dict, repr=False)
 
     def k_s(self, day: int) -> bytes | None:
         return self.days.get(day)

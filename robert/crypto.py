@@ -74,6 +74,29 @@ def ecc(k_g: bytes, ebid_: bytes, country_code: int) -> int:
     return ecc_mask(k_g, ebid_) ^ country_code
 
 
+def ebid_many(k_s: bytes, epoch_ids: list[int], id_a: bytes) -> list[bytes]:
+    """EBIDs of one ID_A for many epochs of one day key (a tuples bundle), batched SKINNY."""
+    id_a = _need(id_a, ID_A_SIZE, "ID_A")
+    if any(not 0 <= e <= MAX_EPOCH_ID for e in epoch_ids):
+        raise ProtocolError(f"epochId must be in 0..{MAX_EPOCH_ID}")
+    blocks = b"".join(e.to_bytes(3, "big") + id_a for e in epoch_ids)
+    out = skinny.encrypt_many(_need(k_s, skinny.KEY_SIZE, "K_S"), blocks)
+    return [out[i:i + EBID_SIZE] for i in range(0, len(out), EBID_SIZE)]
+
+
+def ecc_many(k_g: bytes, ebids: list[bytes], country_code: int) -> list[int]:
+    """`ecc` for many EBIDs in one AES-ECB call."""
+    if not 0 <= country_code <= 0xFF:
+        raise ProtocolError("a country code is one byte")
+    if not isinstance(k_g, (bytes, bytearray)) or len(k_g) not in (16, 24, 32):
+        raise ProtocolError("K_G must be a 16, 24 or 32-byte AES key")
+    if not ebids:
+        return []
+    enc = Cipher(algorithms.AES(bytes(k_g)), modes.ECB()).encryptor()
+    masks = enc.update(b"".join(_need(e, EBID_SIZE, "EBID") + bytes(8) for e in ebids))
+    return [masks[16 * i] ^ country_code for i in range(len(ebids))]
+
+
 def derive_keys(shared_secret: bytes) -> tuple[bytes, bytes]:
     """(K_A_mac, K_A_tuples) from the 32-byte ECDH x-coordinate, as ROBERT does (no salt)."""
     z = _need(shared_secret, 32, "the ECDH shared secret")

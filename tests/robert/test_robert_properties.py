@@ -201,3 +201,31 @@ def test_risk_threshold_and_recency():
     assert not scoring.is_at_risk(0.1, 1000, 1000 + 7 * 96 + 1)
     assert not scoring.is_at_risk(0.0999, 1000, 1000)
     assert scoring.risk_from_scores(14.83) < 0.1 <= scoring.risk_from_scores(14.84)
+
+
+@settings(max_examples=40, deadline=None)
+@given(keys24, st.binary(min_size=16, max_size=16), ids5,
+       st.lists(epochs, max_size=40), st.integers(0, 255))
+def test_batched_tuple_helpers_equal_one_by_one(k_s, k_g, id_a, epoch_list, cc):
+    ebids = crypto.ebid_many(k_s, epoch_list, id_a)
+    assert ebids == [crypto.ebid(k_s, e, id_a) for e in epoch_list]
+    assert crypto.ecc_many(k_g, ebids, cc) == [crypto.ecc(k_g, e, cc) for e in ebids]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+                    lambda c: st.lists(c, max_size=3)
+                    | st.dictionaries(st.sampled_from(["epochId", "key", "ebid", "ecc"]), c,
+                                      max_size=3), max_leaves=12))
+def test_authentic_bundle_of_any_json_only_bundle_error(value):
+    import json
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    k, iv = b"k" * 32, b"i" * 12
+    blob = iv + AESGCM(k).encrypt(iv, json.dumps(value).encode(), None)
+    try:
+        tuples = crypto.tuples_open(k, blob)
+    except BundleError as exc:
+        assert str(exc)
+    else:
+        assert all(len(e) == 8 and 0 <= c <= 255 for _, e, c in tuples)
