@@ -1,1 +1,1 @@
-"""placeholder"""
+"""The hardware-in-the-loop bench: one test suite for simulated and real tokens."""

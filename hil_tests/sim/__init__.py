@@ -1,0 +1,1 @@
+"""The simulated world: the air (virtual radio and time), phones, scenarios, the demo."""

@@ -1,0 +1,101 @@
+"""The radio channel: how strong an advert arrives, whether it arrives, when a scanner listens.
+
+Pure functions over a `random.Random`, so a seed fixes every outcome. The model
+is the usual indoor one: log-distance path loss with log-normal shadowing,
+plus a flat packet-loss probability and a receiver sensitivity.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+ADV_DELAY_MAX_S = 0.010  # BLE adds 0..10 ms of random delay to every advertising event
+
+
+@dataclass(frozen=True)
+class Channel:
+    """Parameters of the channel; the defaults fit BLE between wearables indoors."""
+
+    rssi_at_1m: float = -59.0  # dBm received at 1 m from a 0 dBm transmitter
+    exponent: float = 2.2  # path-loss exponent (2 = free space)
+    shadowing_db: float = 4.0  # standard deviation of the per-packet noise
+    packet_loss: float = 0.05  # probability that an advertising event is lost anyway
+    sensitivity_dbm: float = -100.0  # weaker packets are not received
+
+    def mean_rssi(self, distance_m: float, tx_power_dbm: float = 0.0) -> float:
+        """RSSI expected at `distance_m` (closer than 10 cm counts as 10 cm)."""
+        d = max(distance_m, 0.1)
+        return self.rssi_at_1m + tx_power_dbm - 10.0 * self.exponent * math.log10(d)
+
+    def receive(self, rng: random.Random, distance_m: float, tx_power_dbm: float = 0.0) -> int | None:
+        """One advertising event: the RSSI it arrives with, or None when it is lost."""
+        if rng.random() < self.packet_loss:
+            return None
+        rssi = self.mean_rssi(distance_m, tx_power_dbm) + rng.gauss(0.0, self.shadowing_db)
+        if rssi < self.sensitivity_dbm:
+            return None
+        return max(-127, min(20, round(rssi)))
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    """A scanner listens `window_s` every `interval_s`, the first window opening at `phase`."""
+
+    window_s: float
+    interval_s: float
+    phase: float
+
+    def windows(self, t0: float, t1: float):
+        """The (start, end) of the listening time inside [t0, t1), in order."""
+        if self.window_s <= 0 or t1 <= t0:
+            return
+        interval = max(self.interval_s, self.window_s)
+        k = max(0, math.floor((t0 - self.phase) / interval))
+        while True:
+            start = self.phase + k * interval
+            if start >= t1:
+                return
+            a, b = max(start, t0), min(start + self.window_s, t1)
+            if a < b:
+                yield a, b
+            k += 1
+
+
+@dataclass(frozen=True)
+class AdvPlan:
+    """An advertiser sends one event every `interval_s` from `phase` (plus the 0-10 ms advDelay)."""
+
+    interval_s: float
+    phase: float
+
+    def events(self, rng: random.Random, a: float, b: float):
+        """Times of the advertising events that fall in [a, b)."""
+        if self.interval_s <= 0 or b <= a:
+            return
+        k = max(0, math.ceil((a - self.phase - ADV_DELAY_MAX_S) / self.interval_s))
+        while True:
+            t = self.phase + k * self.interval_s + rng.uniform(0.0, ADV_DELAY_MAX_S)
+            if t >= b:
+                if self.phase + k * self.interval_s >= b:
+                    return
+            elif t >= a:
+                yield t
+            k += 1
+
+
+def first_heard(channel: Channel, rng: random.Random, adv: AdvPlan, a: float, b: float,
+                distance_m: float, tx_power_dbm: float) -> tuple[float, int] | None:
+    """The first advertising event in one scan window [a, b) that gets through: (t, rssi).
+
+    A scanner reports an advertiser once per window (duplicate filtering, as
+    BLE controllers do by default); each event in the window is one more chance.
+    """
+    if channel.mean_rssi(distance_m, tx_power_dbm) < channel.sensitivity_dbm - 4 * channel.shadowing_db:
+        return None  # hopelessly far: skip the draws
+    for t in adv.events(rng, a, b):
+        rssi = channel.receive(rng, distance_m, tx_power_dbm)
+        if rssi is not None:
+            return t, rssi
+    return None

@@ -1,0 +1,275 @@
+"""The simulated world in one object: a server stub, the air, token processes and phones.
+
+Everything is a real process or a real protocol: `robert-server` on SQLite,
+`robert-token --air` processes, the kiosk's own flows over each token's pty,
+the station's `robert-provision`. Virtual time runs ahead of the wall clock, so
+before every exchange with the server the world moves the server's clock to
+the virtual time (`PUT /admin/clock`, see docs/bench.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+from gateway import flows
+from gateway.report_queue import ReportQueue
+from gateway.robert_api import RobertApi
+from gateway.token_client import TokenClient
+from gateway.transport.serial import SerialLink
+from hil_tests.sim.air import Air
+from hil_tests.sim.channel import Channel
+from hil_tests.sim.phone import Phone
+from robert import timeutil
+from server_stub.process import ServerProcess
+
+BIN = Path(sys.executable).parent
+FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
+START_TIMEOUT = 30.0
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(FIRMWARE), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def _exe(name: str, module: str) -> list[str]:
+    found = shutil.which(name, path=str(BIN))
+    return [found] if found else [sys.executable, "-m", module]
+
+
+def serial_of(name: str) -> str:
+    """The factory serial of a named simulated token: RT- and the name in capitals."""
+    s = "RT-" + re.sub(r"[^0-9A-Z]", "", name.upper())[:16]
+    if s == "RT-":
+        raise ValueError(f"cannot make a serial from the name {name!r}")
+    return s
+
+
+def wall_ntp() -> float:
+    """The wall clock in NTP seconds (float)."""
+    return time.time() + timeutil.NTP_UNIX_DELTA
+
+
+class TokenProcess:
+    """`robert-token --air` for one simulated token; `kill()` is a power cut."""
+
+    def __init__(self, folder: Path, serial: str, air_port: int, drift_ppm: float = 0.0) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder, self.serial, self.air_port, self.drift_ppm = folder, serial, air_port, drift_ppm
+        self.proc: subprocess.Popen | None = None
+        self.pty = ""
+
+    def start(self) -> TokenProcess:
+        with open(self.folder / "token.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [*_exe("robert-token", "ports.host.main"), "--state", str(self.folder / "flash"),
+                 "--serial", self.serial, "--air", f"127.0.0.1:{self.air_port}",
+                 "--drift-ppm", str(self.drift_ppm)],
+                stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=_env())
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline().decode()
+            if not line:
+                raise RuntimeError(f"robert-token {self.serial} exited: {self.log()}")
+            if line.startswith("PTY "):
+                self.pty = line.split()[1]
+            if line.strip() == "READY":
+                return self
+        raise RuntimeError(f"robert-token {self.serial} not READY: {self.log()}")
+
+    def log(self) -> str:
+        return (self.folder / "token.log").read_text(errors="replace")[-3000:]
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: the power is cut, whatever the token was doing."""
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait(10)
+            if self.proc.stdout:
+                self.proc.stdout.close()
+            self.proc = None
+
+
+class World:
+    """Server + air + tokens + phones, driven in virtual time from one thread."""
+
+    def __init__(self, folder: Path, seed: int = 0, start_t: float | None = None,
+                 channel: Channel | None = None) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.seed = seed
+        self.start_t = float(int(wall_ntp()) if start_t is None else start_t)
+        self.air = Air(self.start_t, channel, seed)
+        self.server = ServerProcess(self.folder / "server.db", "--dev-admin")
+        self.tokens: dict[str, TokenProcess] = {}
+        self.phones: dict[str, Phone] = {}
+        self._server_key = ""
+        self.queue = ReportQueue(self.folder / "kiosk-queue")
+
+    # ------------------------------------------------------------ life
+    def start(self) -> World:
+        self.air.start()
+        self.server.start()
+        self.sync_server_clock()
+        return self
+
+    def close(self) -> None:
+        for tok in self.tokens.values():
+            tok.kill()
+        self.air.stop()
+        self.server.close()
+
+    def __enter__(self) -> World:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def now(self) -> float:
+        return self.air.now
+
+    def today(self) -> date:
+        return flows.ntp_to_datetime(int(self.now)).date()
+
+    # ------------------------------------------------------------ server clock
+    def sync_server_clock(self) -> float:
+        """Move the server's clock to the virtual time; returns the offset set."""
+        offset = self.now - wall_ntp()
+        r = httpx.put(self.server.url + "/admin/clock", json={"offset": offset}, timeout=10)
+        r.raise_for_status()
+        return offset
+
+    def server_cli(self, *args: str) -> str:
+        out = subprocess.run([*_exe("robert-server", "server_stub.cli"), *args,
+                              "--db", str(self.server.db)],
+                             capture_output=True, text=True, timeout=60, env=_env())
+        if out.returncode != 0:
+            raise RuntimeError(f"robert-server {args[0]} failed: {out.stderr.strip()}")
+        return out.stdout.strip()
+
+    def server_key(self) -> str:
+        if not self._server_key:
+            self._server_key = self.server_cli("public-key")
+        return self._server_key
+
+    def new_code(self) -> str:
+        """A long (10-day) report code, valid from the server's virtual now."""
+        return self.server_cli("new-code", "--long", "--clock-offset",
+                               str(self.now - wall_ntp())).split()[-1]
+
+    # ------------------------------------------------------------ members
+    def add_token(self, name: str, drift_ppm: float = 0.0) -> TokenProcess:
+        serial = serial_of(name)
+        tok = TokenProcess(self.folder / name, serial, self.air.port, drift_ppm).start()
+        self.tokens[name] = tok
+        self.air.wait_join(serial)
+        self.air.tick()  # its first `time` builds the core and opens the USB side
+        return tok
+
+    def power_cycle(self, name: str) -> TokenProcess:
+        """kill -9 the token, then power it up again on the same flash."""
+        tok = self.tokens[name]
+        tok.kill()
+        return self.power_on(name)
+
+    def power_on(self, name: str) -> TokenProcess:
+        tok = self.tokens[name].start()
+        self.air.wait_join(tok.serial)
+        self.air.tick()
+        return tok
+
+    def add_phone(self, name: str) -> Phone:
+        phone = Phone(name=name, seed=self.seed + len(self.phones))
+        self.sync_server_clock()
+        run(self._with_api(lambda api: phone.register(api, self.server_key())))
+        self.air.add_node(phone)
+        self.phones[name] = phone
+        return phone
+
+    def node_name(self, name: str) -> str:
+        return name if name in self.phones else serial_of(name)
+
+    def place(self, name: str, pos: tuple[float, float] | None, at: float | None = None) -> None:
+        self.air.place(self.node_name(name), pos, at)
+
+    def run_for(self, seconds: float) -> float:
+        return self.air.run_for(seconds)
+
+    def run_until(self, t: float) -> float:
+        return self.air.run_until(t)
+
+    # ------------------------------------------------------------ the kiosk
+    async def _with_api(self, fn):
+        async with RobertApi(self.server.url, timeout=10.0, backoff=0.1, retries=2) as api:
+            return await fn(api)
+
+    async def _with_token(self, name: str, fn, timeout: float = 3.0):
+        link = SerialLink.open(self.tokens[name].pty)
+        try:
+            async with RobertApi(self.server.url, timeout=10.0, backoff=0.1, retries=2) as api:
+                return await fn(TokenClient(link, timeout=timeout), api)
+        finally:
+            await link.close()
+
+    def kiosk(self, name: str, fn, timeout: float = 3.0):
+        """Run `fn(client, api)` against a token with the server clock at the virtual time."""
+        self.sync_server_clock()
+        result = run(self._with_token(name, fn, timeout))
+        self.air.tick()  # the sync may have changed what the token does next
+        return result
+
+    def provision(self, name: str, days: int = 4) -> str:
+        """The provisioning station's own CLI on the token's pty; returns its output."""
+        self.sync_server_clock()
+        out = subprocess.run(
+            [*_exe("robert-provision", "provisioning.cli"), "token", "--port",
+             self.tokens[name].pty, "--server", self.server.url, "--server-key", self.server_key(),
+             "--days", str(days)],
+            capture_output=True, text=True, timeout=120, env=_env())
+        if out.returncode != 0:
+            raise RuntimeError(f"robert-provision failed for {name}: {out.stdout} {out.stderr}\n"
+                               f"{self.tokens[name].log()}")
+        self.air.tick()
+        return out.stdout
+
+    def info(self, name: str) -> dict:
+        return self.kiosk(name, lambda client, api: client.info())
+
+    def status(self, name: str) -> flows.StatusResult:
+        return self.kiosk(name, lambda client, api: flows.status_flow(client, api))
+
+    def report(self, name: str, onset: date | None = None) -> flows.ReportResult:
+        code = self.new_code()
+        onset = onset or self.today()
+        return self.kiosk(name, lambda client, api: flows.report_flow(
+            client, api, code, onset=onset, consent=True, queue=self.queue), timeout=5.0)
+
+    def phone_status(self, name: str) -> int:
+        self.sync_server_clock()
+        return run(self._with_api(lambda api: self.phones[name].status(api, int(self.now))))
+
+    def phone_report(self, name: str) -> dict:
+        code = self.new_code()
+        self.sync_server_clock()
+        since = int(self.now) - 14 * 86400
+        return run(self._with_api(lambda api: self.phones[name].report(api, code, since)))
+
+
+def run(coro):
+    return asyncio.run(coro)
