@@ -229,3 +229,18 @@ def test_authentic_bundle_of_any_json_only_bundle_error(value):
         assert str(exc)
     else:
         assert all(len(e) == 8 and 0 <= c <= 255 for _, e, c in tuples)
+
+
+def test_size_errors_never_echo_key_material():
+    secret = bytes(range(100, 123))            # 23 bytes: one short of a K_S
+    calls = [lambda: skinny.encrypt(secret, b"12345678"),
+             lambda: crypto.ebid(secret, 1, b"AAAAA"),
+             lambda: crypto.ebid_open(secret, b"12345678"),
+             lambda: crypto.ecc(secret, b"12345678", 0x21),
+             lambda: crypto.derive_keys(secret),
+             lambda: crypto.tuples_seal(secret, [])]
+    for call in calls:
+        with pytest.raises(ProtocolError) as exc:
+            call()
+        text = str(exc.value) + repr(exc.value)
+        assert secret.hex() not in text and repr(secret) not in text and str(exc.value)
