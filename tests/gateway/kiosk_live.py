@@ -27,7 +27,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _env() -> dict:
+def child_env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(FIRMWARE), env.get("PYTHONPATH")) if p)
     return env
@@ -48,7 +48,7 @@ class ServerProcess:
         log = open(self.folder / "server.log", "ab")  # noqa: SIM115 (owned by the process)
         self.proc = subprocess.Popen(
             [str(BIN / "robert-server"), "--db", str(self.db), "--port", str(self.port)],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=_env())
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=child_env())
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -66,7 +66,7 @@ class ServerProcess:
     def _cli(self, *args: str) -> str:
         return subprocess.run([str(BIN / "robert-server"), *args, "--db", str(self.db)],
                               capture_output=True, text=True, timeout=60, check=True,
-                              env=_env()).stdout.strip()
+                              env=child_env()).stdout.strip()
 
     def new_code(self) -> str:
         return self._cli("new-code").split()[-1]
@@ -98,7 +98,7 @@ class TokenProcess:
         self.proc = subprocess.Popen(
             [str(BIN / "robert-token"), "--state", str(self.folder / "flash"),
              "--serial", self.serial],
-            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=_env())
+            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=child_env())
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -134,6 +134,6 @@ def provision_pty(pty: str, server: ServerProcess, log=lambda: "") -> None:
     out = subprocess.run(
         [str(BIN / "robert-provision"), "token", "--port", pty, "--server", server.url,
          "--server-key", server.public_key(), "--days", "4"],
-        capture_output=True, text=True, timeout=120, env=_env())
+        capture_output=True, text=True, timeout=120, env=child_env())
     if out.returncode != 0:
         raise RuntimeError(f"robert-provision failed: {out.stdout} {out.stderr}\n{log()}")

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import socket
+import sys
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("robert_token.sync", reason="the token core is not there yet")
 
+from bumble.controller import Controller  # noqa: E402
 from bumble.link import LocalLink  # noqa: E402
+from bumble.transport.tcp_server import open_tcp_server_transport_with_socket  # noqa: E402
 from conftest import live  # noqa: E402
-from kiosk_live import provision_pty  # noqa: E402
+from kiosk_live import child_env, provision_pty  # noqa: E402
 from ports.host import ble as token_ble  # noqa: E402
 from ports.host.process import HostToken  # noqa: E402
 
@@ -22,6 +28,9 @@ from gateway.token_client import TokenClient  # noqa: E402
 from gateway.transport.ble import BleLink, virtual_kiosk_device  # noqa: E402
 
 pytestmark = live
+BIN = Path(sys.executable).parent
+ROBERT_TOKEN = [str(BIN / "robert-token")]
+KIOSK = [str(BIN / "robert-kiosk")]
 SERIAL = "RT-0000B1E0"
 
 
@@ -52,3 +61,50 @@ def test_status_flow_over_ble(tmp_path, server):
     result = asyncio.run(go())
     assert result.token.serial == SERIAL and result.token.headline == "Not at risk"
     assert result.tuples_written > 0
+
+
+async def controller_on_tcp(air: LocalLink):
+    """A virtual controller on `air` whose HCI is served on a free loopback TCP port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    transport = await open_tcp_server_transport_with_socket(sock)
+    Controller(f"hci-{port}", host_source=transport.source, host_sink=transport.sink, link=air)
+    return port, transport
+
+
+def test_cli_status_over_ble_between_processes(tmp_path, server):
+    """`robert-kiosk status --port ble:ADDR`: kiosk and token are separate processes whose
+    virtual controllers share one Bumble link (served over TCP by this test)."""
+    serial = "RT-0000B1E1"
+
+    async def go():
+        air = LocalLink()
+        token_port, t1 = await controller_on_tcp(air)
+        kiosk_port, t2 = await controller_on_tcp(air)
+        token = await asyncio.create_subprocess_exec(
+            *ROBERT_TOKEN, "--state", str(tmp_path / "flash"), "--serial", serial,
+            "--ble", f"tcp-client:127.0.0.1:{token_port}",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=child_env())
+        try:
+            pty = (await token.stdout.readline()).decode().split()[1]
+            assert (await token.stdout.readline()).strip() == b"READY"
+            await asyncio.to_thread(provision_pty, pty, server)
+            env = child_env() | {"ROBERT_KIOSK_BLE_TRANSPORT": f"tcp-client:127.0.0.1:{kiosk_port}"}
+            kiosk = await asyncio.create_subprocess_exec(
+                *KIOSK, "status", "--port", "ble:" + str(token_ble.address_for(serial)),
+                "--server", server.url, "--json", stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, env=env)
+            out, err = await asyncio.wait_for(kiosk.communicate(), 60)
+            return kiosk.returncode, out.decode(), err.decode()
+        finally:
+            token.kill()
+            await token.wait()
+            await t1.close()
+            await t2.close()
+
+    code, out, err = asyncio.run(go())
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["token"]["serial"] == serial and answer["token"]["headline"] == "Not at risk"
+    assert answer["tuples_written"] > 0
