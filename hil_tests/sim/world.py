@@ -9,12 +9,8 @@ the virtual time (`PUT /admin/clock`, see docs/bench.md).
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-import shutil
 import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -22,30 +18,14 @@ from pathlib import Path
 import httpx
 
 from gateway import flows
-from gateway.report_queue import ReportQueue
-from gateway.robert_api import RobertApi
-from gateway.token_client import TokenClient
-from gateway.transport.serial import SerialLink
+from hil_tests.kiosk import Kiosk, env, exe, run
 from hil_tests.sim.air import Air
 from hil_tests.sim.channel import Channel
 from hil_tests.sim.phone import Phone
 from robert import timeutil
 from server_stub.process import ServerProcess
 
-BIN = Path(sys.executable).parent
-FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 START_TIMEOUT = 30.0
-
-
-def _env() -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(FIRMWARE), env.get("PYTHONPATH")) if p)
-    return env
-
-
-def _exe(name: str, module: str) -> list[str]:
-    found = shutil.which(name, path=str(BIN))
-    return [found] if found else [sys.executable, "-m", module]
 
 
 def serial_of(name: str) -> str:
@@ -73,10 +53,10 @@ class TokenProcess:
     def start(self) -> TokenProcess:
         with open(self.folder / "token.log", "ab") as log:
             self.proc = subprocess.Popen(
-                [*_exe("robert-token", "ports.host.main"), "--state", str(self.folder / "flash"),
+                [*exe("robert-token", "ports.host.main"), "--state", str(self.folder / "flash"),
                  "--serial", self.serial, "--air", f"127.0.0.1:{self.air_port}",
                  "--drift-ppm", str(self.drift_ppm)],
-                stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=_env())
+                stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=env())
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline().decode()
@@ -118,13 +98,14 @@ class World:
         self.server = ServerProcess(self.folder / "server.db", "--dev-admin")
         self.tokens: dict[str, TokenProcess] = {}
         self.phones: dict[str, Phone] = {}
-        self._server_key = ""
-        self.queue = ReportQueue(self.folder / "kiosk-queue")
+        self.desk: Kiosk | None = None
 
     # ------------------------------------------------------------ life
     def start(self) -> World:
         self.air.start()
         self.server.start()
+        self.desk = Kiosk(self.server.url, self.server.db, self.folder / "kiosk-queue",
+                          self.sync_server_clock)
         self.sync_server_clock()
         return self
 
@@ -155,24 +136,6 @@ class World:
         r.raise_for_status()
         return offset
 
-    def server_cli(self, *args: str) -> str:
-        out = subprocess.run([*_exe("robert-server", "server_stub.cli"), *args,
-                              "--db", str(self.server.db)],
-                             capture_output=True, text=True, timeout=60, env=_env())
-        if out.returncode != 0:
-            raise RuntimeError(f"robert-server {args[0]} failed: {out.stderr.strip()}")
-        return out.stdout.strip()
-
-    def server_key(self) -> str:
-        if not self._server_key:
-            self._server_key = self.server_cli("public-key")
-        return self._server_key
-
-    def new_code(self) -> str:
-        """A long (10-day) report code, valid from the server's virtual now."""
-        return self.server_cli("new-code", "--long", "--clock-offset",
-                               str(self.now - wall_ntp())).split()[-1]
-
     # ------------------------------------------------------------ members
     def add_token(self, name: str, drift_ppm: float = 0.0) -> TokenProcess:
         serial = serial_of(name)
@@ -197,7 +160,7 @@ class World:
     def add_phone(self, name: str) -> Phone:
         phone = Phone(name=name, seed=self.seed + len(self.phones))
         self.sync_server_clock()
-        run(self._with_api(lambda api: phone.register(api, self.server_key())))
+        run(self._with_api(lambda api: phone.register(api, self.desk.server_key())))
         self.air.add_node(phone)
         self.phones[name] = phone
         return phone
@@ -215,61 +178,39 @@ class World:
         return self.air.run_until(t)
 
     # ------------------------------------------------------------ the kiosk
-    async def _with_api(self, fn):
-        async with RobertApi(self.server.url, timeout=10.0, backoff=0.1, retries=2) as api:
-            return await fn(api)
-
-    async def _with_token(self, name: str, fn, timeout: float = 3.0):
-        link = SerialLink.open(self.tokens[name].pty)
-        try:
-            async with RobertApi(self.server.url, timeout=10.0, backoff=0.1, retries=2) as api:
-                return await fn(TokenClient(link, timeout=timeout), api)
-        finally:
-            await link.close()
-
     def kiosk(self, name: str, fn, timeout: float = 3.0):
-        """Run `fn(client, api)` against a token with the server clock at the virtual time."""
-        self.sync_server_clock()
-        result = run(self._with_token(name, fn, timeout))
+        """Run `fn(client, api)` on a token, with the server clock at the virtual time."""
+        result = self.desk.on_port(self.tokens[name].pty, fn, timeout)
         self.air.tick()  # the sync may have changed what the token does next
         return result
 
     def provision(self, name: str, days: int = 4) -> str:
-        """The provisioning station's own CLI on the token's pty; returns its output."""
-        self.sync_server_clock()
-        out = subprocess.run(
-            [*_exe("robert-provision", "provisioning.cli"), "token", "--port",
-             self.tokens[name].pty, "--server", self.server.url, "--server-key", self.server_key(),
-             "--days", str(days)],
-            capture_output=True, text=True, timeout=120, env=_env())
-        if out.returncode != 0:
-            raise RuntimeError(f"robert-provision failed for {name}: {out.stdout} {out.stderr}\n"
-                               f"{self.tokens[name].log()}")
+        out = self.desk.provision(self.tokens[name].pty, days)
         self.air.tick()
-        return out.stdout
+        return out
 
     def info(self, name: str) -> dict:
-        return self.kiosk(name, lambda client, api: client.info())
+        return self.desk.info(self.tokens[name].pty)
 
     def status(self, name: str) -> flows.StatusResult:
-        return self.kiosk(name, lambda client, api: flows.status_flow(client, api))
+        result = self.desk.status(self.tokens[name].pty)
+        self.air.tick()
+        return result
 
     def report(self, name: str, onset: date | None = None) -> flows.ReportResult:
-        code = self.new_code()
-        onset = onset or self.today()
-        return self.kiosk(name, lambda client, api: flows.report_flow(
-            client, api, code, onset=onset, consent=True, queue=self.queue), timeout=5.0)
+        result = self.desk.report(self.tokens[name].pty, onset or self.today())
+        self.air.tick()
+        return result
 
     def phone_status(self, name: str) -> int:
         self.sync_server_clock()
         return run(self._with_api(lambda api: self.phones[name].status(api, int(self.now))))
 
     def phone_report(self, name: str) -> dict:
-        code = self.new_code()
-        self.sync_server_clock()
+        code = self.desk.new_code()
         since = int(self.now) - 14 * 86400
         return run(self._with_api(lambda api: self.phones[name].report(api, code, since)))
 
-
-def run(coro):
-    return asyncio.run(coro)
+    async def _with_api(self, fn):
+        async with self.desk.api() as api:
+            return await fn(api)

@@ -1,0 +1,54 @@
+"""Scenario 1: two tokens 1 m apart for 30 minutes, a third 15 m away; one reports positive.
+
+Also: a phone running the app and the tokens hear each other.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.sim_only  # placement needs the simulated world
+
+
+def test_near_token_at_risk_far_token_not(bench):
+    a, b, c = bench.tokens(3)
+    for tok in (a, b, c):
+        bench.provision(tok)
+    bench.place(a, (0, 0))
+    bench.place(b, (1, 0))
+    bench.place(c, (15, 0))
+    bench.advance(30 * 60)
+    bench.place(b, None)  # they part
+    bench.place(c, None)
+    bench.advance(60)
+    heard = {t.name: bench.info(t)["log"]["hellos"] for t in (a, b, c)}
+    assert heard[b.name] > 20 and heard[a.name] > 20, heard
+
+    result = bench.report(a)
+    assert result.delivered and result.acknowledged and result.hellos > 20
+
+    bench.advance(35 * 60)  # the server scores at once; wait for the next status window
+    near, far = bench.status(b), bench.status(c)
+    assert near.risk_level == 4, near
+    assert near.last_contact == bench.today()
+    assert far.risk_level == 0, far
+    assert near.token.headline.startswith("At risk") and far.token.headline == "Not at risk"
+
+
+def test_tokens_and_phones_hear_each_other(bench):
+    (tok,) = bench.tokens(1)
+    bench.provision(tok)
+    phone = bench.add_phone("Phone1")
+    bench.place(tok, (0, 0))
+    bench.place("Phone1", (0.5, 0))
+    bench.advance(20 * 60)
+    assert bench.info(tok)["log"]["hellos"] >= 5  # the app's HELLOs (version 2) are logged
+    assert len(phone.heard_log) >= 5
+    token_ebids = {h.ebid for h in phone.heard_log}
+    assert len(token_ebids) >= 1
+
+    # the phone reports what it heard; the token is then at risk at its next status
+    answer = bench.world.phone_report("Phone1")
+    assert answer.get("success", True) is not False
+    bench.advance(35 * 60)
+    assert bench.status(tok).risk_level == 4
