@@ -199,7 +199,11 @@ async def _token(args: argparse.Namespace) -> int:
 async def _batch(args: argparse.Namespace) -> int:
     from gateway.robert_api import RobertApi
 
-    defaults = Defaults(model=args.model, country=_options(args).country, days=args.days)
+    try:
+        defaults = Defaults(model=args.model, country=check_country(args.country),
+                            days=check_days(args.days))
+    except ValueError as exc:
+        raise ProvisionError(str(exc), EXIT_USAGE) from None
     entries = read_manifest(args.manifest, defaults)
     server_key = _server_key(args)
     record_path = args.record or args.manifest.with_name(args.manifest.stem + ".record.csv")

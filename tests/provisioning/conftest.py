@@ -17,9 +17,10 @@ from kiosk_live import ServerProcess, TokenProcess  # noqa: E402
 def live_parts_present() -> bool:
     """The token core and the console scripts are needed for the live tests."""
     try:
-        import robert.crypto  # noqa: F401
         import robert_token.frame  # noqa: F401
         import robert_token.sync  # noqa: F401
+
+        import robert.crypto  # noqa: F401
     except ImportError:
         return False
     bin_dir = Path(sys.executable).parent

@@ -151,9 +151,9 @@ function showProgress(job) {
 
 const DONE_TEXT = {
   status: (r) => `Status checked: ${r.token.headline}.` + (r.tuples_written ? ` The token is protected until ${formatDate(r.token.tuples_until)}.` : ""),
-  report: (r) => r.acknowledged
-    ? `Report accepted by the server: ${r.contacts} contacts sent. Thank the holder.`
-    : r.message,
+  report: (r) => !r.acknowledged ? r.message
+    : r.contacts === 0 ? "Report accepted by the server. The token had recorded no contacts in the period. Thank the holder."
+    : `Report accepted by the server: ${r.contacts} contact${r.contacts === 1 ? "" : "s"} sent. Thank the holder.`,
   erase: (r) => `History erased: ${r.erased_on_token} records removed from the token and the server was told.`,
   retire: (r) => `Token ${r.serial} retired: unregistered and wiped. It can go back to provisioning.`,
 };
