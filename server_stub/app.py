@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from robert.errors import ProtocolError
 from server_stub import models
 from server_stub.clock import Clock
 from server_stub.service import ApiError, RobertService, Settings
@@ -112,6 +113,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse({"message": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(ProtocolError)
+    async def protocol_error(_: Request, exc: ProtocolError) -> JSONResponse:
+        # robert refuses a value the models let through: still the client's input.
+        return JSONResponse({"message": str(exc)}, status_code=400)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

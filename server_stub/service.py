@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from robert import crypto, errors, scoring, timeutil
+from robert import crypto, errors, scoring, skinny, timeutil
 from robert import report as robert_report
 from server_stub import codes, models
 from server_stub.clock import Clock
@@ -190,13 +191,23 @@ class RobertService:
         first_day = timeutil.day_of_epoch(from_epoch)
         tuples = []
         for day in range(first_day, first_day + reg.tuples_days):
-            k_s = self.store.k_s(day, create=True)
             start = max(from_epoch, day * timeutil.EPOCHS_PER_DAY)
-            for epoch_id in range(start, (day + 1) * timeutil.EPOCHS_PER_DAY):
-                ebid = crypto.ebid(k_s, epoch_id, reg.id_a)
-                tuples.append((epoch_id, ebid, crypto.ecc(self.store.k_g, ebid,
-                                                          self.settings.country_code)))
+            epochs = range(start, (day + 1) * timeutil.EPOCHS_PER_DAY)
+            tuples += day_tuples(self.store.k_s(day, create=True), self.store.k_g, reg.id_a,
+                                 epochs, self.settings.country_code)
         return base64.b64encode(crypto.tuples_seal(reg.k_tuples, tuples)).decode()
+
+
+def day_tuples(k_s: bytes, k_g: bytes, id_a: bytes, epochs: range,
+               country_code: int) -> list[tuple[int, bytes, int]]:
+    """(epochId, EBID, ECC) for epochs of one day, batched: the same values as
+    `crypto.ebid` and `crypto.ecc` one by one (a test holds them equal), ~10x faster."""
+    plain = b"".join(e.to_bytes(3, "big") + id_a for e in epochs)  # crypto.ebid's block
+    ebids = skinny.encrypt_many(k_s, plain)
+    enc = Cipher(algorithms.AES(k_g), modes.ECB()).encryptor()
+    masks = enc.update(b"".join(ebids[i:i + 8] + bytes(8) for i in range(0, len(ebids), 8)))
+    return [(e, ebids[8 * n:8 * n + 8], masks[16 * n] ^ country_code)
+            for n, e in enumerate(epochs)]
 
 
 class _ReportKeys:

@@ -298,3 +298,19 @@ def test_responses_never_carry_server_secrets(world):
         for text in texts:
             assert base64.b64encode(secret).decode() not in text
             assert secret.hex() not in text
+
+
+def test_batched_day_tuples_equal_the_one_by_one_crypto():
+    import os
+
+    from robert import crypto
+    from server_stub.service import day_tuples
+
+    k_s, k_g, id_a = os.urandom(24), os.urandom(32), os.urandom(5)
+    epochs = range(96 * 2000 + 5, 96 * 2001)
+    expected = []
+    for e in epochs:
+        ebid = crypto.ebid(k_s, e, id_a)
+        expected.append((e, ebid, crypto.ecc(k_g, ebid, 0x21)))
+    assert day_tuples(k_s, k_g, id_a, epochs, 0x21) == expected
+    assert day_tuples(k_s, k_g, id_a, range(7, 7), 0x21) == []
