@@ -110,21 +110,21 @@ class SimBench(Bench):
             out.append(BenchToken(name, tok.pty))
         return out
 
-    def _after(self, result):
-        self.world.air.tick()  # a sync may change what the token does next
+    def _after(self, tok: BenchToken, result):
+        self.world.air.tick(serial_of(tok.name))  # a sync may change what the token does next
         return result
 
     def provision(self, tok: BenchToken, days: int = 4) -> str:
-        return self._after(super().provision(tok, days))
+        return self._after(tok, super().provision(tok, days))
 
     def status(self, tok: BenchToken) -> flows.StatusResult:
-        return self._after(super().status(tok))
+        return self._after(tok, super().status(tok))
 
     def report(self, tok: BenchToken, onset: date | None = None) -> flows.ReportResult:
-        return self._after(super().report(tok, onset))
+        return self._after(tok, super().report(tok, onset))
 
     def on_port(self, tok: BenchToken, fn, timeout: float = 3.0):
-        return self._after(super().on_port(tok, fn, timeout))
+        return self._after(tok, super().on_port(tok, fn, timeout))
 
     def now(self) -> float:
         return self.world.now

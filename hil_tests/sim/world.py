@@ -181,12 +181,12 @@ class World:
     def kiosk(self, name: str, fn, timeout: float = 3.0):
         """Run `fn(client, api)` on a token, with the server clock at the virtual time."""
         result = self.desk.on_port(self.tokens[name].pty, fn, timeout)
-        self.air.tick()  # the sync may have changed what the token does next
+        self.air.tick(serial_of(name))  # the sync may have changed what the token does next
         return result
 
     def provision(self, name: str, days: int = 4) -> str:
         out = self.desk.provision(self.tokens[name].pty, days)
-        self.air.tick()
+        self.air.tick(serial_of(name))
         return out
 
     def info(self, name: str) -> dict:
@@ -194,12 +194,12 @@ class World:
 
     def status(self, name: str) -> flows.StatusResult:
         result = self.desk.status(self.tokens[name].pty)
-        self.air.tick()
+        self.air.tick(serial_of(name))
         return result
 
     def report(self, name: str, onset: date | None = None) -> flows.ReportResult:
         result = self.desk.report(self.tokens[name].pty, onset or self.today())
-        self.air.tick()
+        self.air.tick(serial_of(name))
         return result
 
     def phone_status(self, name: str) -> int:
