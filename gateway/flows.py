@@ -94,17 +94,33 @@ def headline(state: str, risk_level: int | None, last_contact: date | None) -> s
     return "Not at risk"
 
 
+STATES = ("ok", "sync_needed", "not_provisioned", "clock_unset")
+
+
 def token_view(info: dict) -> TokenView:
-    """Build the view from an INFO answer (docs/sync-protocol.md)."""
+    """Build the view from an INFO answer (docs/sync-protocol.md); odd fields -> TokenError."""
+    try:
+        return _token_view(info)
+    except (TypeError, ValueError, AttributeError, OverflowError, OSError):
+        raise TokenError("The token's INFO answer is not understood. Unplug it, plug it in "
+                         "again and retry; if it happens again, update the kiosk software.",
+                         frame.BAD_PAYLOAD) from None
+
+
+def _token_view(info: dict) -> TokenView:
     state = info.get("state") or "not_provisioned"
+    if state not in STATES:
+        raise ValueError(state)
     risk = info.get("risk") or {}
     level = risk.get("level")
+    if level is not None:
+        level = int(level)
     last_contact = _ntp_day(risk.get("last_contact"))
     tuples = info.get("tuples") or {}
     until = None
     if tuples.get("last_epoch") is not None and tuples.get("count"):
-        until = ntp_to_datetime(int(info.get("time_start", TIME_START))
-                                + (int(tuples["last_epoch"]) + 1) * EPOCH)
+        until = ntp_to_datetime(TIME_START + (int(tuples["last_epoch"]) + 1) * EPOCH)
+    battery = (info.get("battery") or {}).get("pct")
     return TokenView(
         serial=str(info.get("serial") or "?"),
         state=state,
@@ -112,7 +128,7 @@ def token_view(info: dict) -> TokenView:
         last_contact=last_contact,
         tuples_until=until,
         log_hellos=int((info.get("log") or {}).get("hellos") or 0),
-        battery_pct=(info.get("battery") or {}).get("pct"),
+        battery_pct=None if battery is None else int(battery),
         headline=headline(state, level, last_contact),
     )
 

@@ -72,3 +72,37 @@ def test_token_view_from_info():
     assert view.tuples_until.isoformat() == "2020-06-02T00:00:00+00:00"
     assert (view.log_hellos, view.battery_pct, view.serial) == (12, 87, "RT-00000001")
     assert token_view({"state": "not_provisioned"}).headline == "Not provisioned"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                 max_size=3),
+    max_leaves=10)
+info_like = st.fixed_dictionaries({}, optional={
+    k: json_values for k in ("serial", "state", "risk", "tuples", "log", "battery", "provisioned")
+})
+
+
+@given(info_like)
+def test_token_view_of_any_info_is_a_view_or_a_plain_token_error(info):
+    from gateway.errors import TokenError
+
+    try:
+        view = token_view(info)
+    except TokenError as exc:
+        assert "INFO" in exc.message
+        return
+    assert view.headline in ("Not at risk", "Sync needed", "Not provisioned") \
+        or view.headline.startswith("At risk")
+
+
+@given(st.binary(max_size=64))
+def test_token_json_answers_never_crash(body):
+    from gateway.errors import TokenError
+    from gateway.token_client import _loads
+
+    try:
+        assert isinstance(_loads(body), dict)
+    except TokenError:
+        pass
