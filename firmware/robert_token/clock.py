@@ -80,9 +80,12 @@ class Clock:
         """Set the clock to `ntp` seconds; returns (before, correction, drift_ppm)."""
         elapsed = self._advance()
         before_ms = self.ntp_ms_at(elapsed)
+        was_set = before_ms is not None
+        if not was_set:
+            before_ms = self._last_ticks  # RTC = ticks + offset, the offset still 0
         new_ms = int(ntp) * 1000
-        correction_ms = 0 if before_ms is None else new_ms - before_ms
-        if before_ms is not None:
+        correction_ms = new_ms - before_ms
+        if was_set:
             span_s = (elapsed - self._set_elapsed) / 1000
             if span_s >= MIN_DRIFT_SPAN_S:
                 d = self.drift_ppm + correction_ms / 1000 / span_s * 1000000
@@ -92,10 +95,10 @@ class Clock:
         self.last_set = int(ntp)
         self.sets += 1
         self._save()
-        before = None if before_ms is None else before_ms // 1000
-        return before, (0 if before is None else correction_ms // 1000), self.drift_ppm
+        return before_ms // 1000, _div_ms(correction_ms), self.drift_ppm
 
     def forget(self):
+        """Back to unset (factory reset)."""
         self._set_ntp_ms = None
         self.drift_ppm = 0.0
         self.last_set = None
@@ -134,3 +137,8 @@ class Clock:
         self.last_set = state.get("last_set")
         self._set_ntp_ms = ntp_ms + d + int(d * drift / 1000000)
         self._set_elapsed = self._elapsed_ms
+
+
+def _div_ms(ms):
+    """Whole seconds of a signed millisecond count, rounded toward zero."""
+    return ms // 1000 if ms >= 0 else -((-ms) // 1000)

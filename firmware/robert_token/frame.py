@@ -140,7 +140,12 @@ class Decoder:
                 continue
             total = HEADER_SIZE + n + CRC_SIZE
             if len(buf) < total:
-                return
+                j = self._cut_short(buf)
+                if j < 0:
+                    return
+                self.bad_frames += 1  # a frame cut by a pulled cable: dropped silently
+                self._buf = buf = buf[j:]
+                continue
             body = bytes(buf[2 : HEADER_SIZE + n])
             (crc,) = struct.unpack_from(">I", buf, HEADER_SIZE + n)
             if crc != crc32(body):
@@ -149,6 +154,25 @@ class Decoder:
                 continue
             self._buf = buf = buf[total:]
             yield True, ftype, seq, body[6:]
+
+    @staticmethod
+    def _cut_short(buf):
+        """Where a whole frame starts inside an incomplete one and ends the buffer, or -1.
+
+        A sender that waits for an answer stops right after its frame, so such
+        a frame means the incomplete one before it was cut (the kiosk's cable
+        was pulled mid-frame and it came back with a new request).
+        """
+        j = _find_magic(buf, 1)
+        while j > 0:
+            if len(buf) - j >= OVERHEAD:
+                version, _t, _s, n = struct.unpack_from(">BBHH", buf, j + 2)
+                if version == VERSION and j + HEADER_SIZE + n + CRC_SIZE == len(buf):
+                    body = bytes(buf[j + 2 : j + HEADER_SIZE + n])
+                    if struct.unpack_from(">I", buf, j + HEADER_SIZE + n)[0] == crc32(body):
+                        return j
+            j = _find_magic(buf, j + 1)
+        return -1
 
     def frames(self):
         """Only the good frames `(type, seq, payload)`; bad ones are counted and skipped."""

@@ -134,6 +134,9 @@ class Session:
         return _dumps(self.token.info())
 
     def _echo(self, payload):
+        if len(payload) > frame.MAX_PAYLOAD - 1:
+            raise Refused(frame.BAD_PAYLOAD, "ECHO takes at most %d bytes (the answer adds a status byte)"
+                          % (frame.MAX_PAYLOAD - 1))
         return bytes(payload)
 
     def _set_time(self, payload):

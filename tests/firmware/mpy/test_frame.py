@@ -72,6 +72,24 @@ def test_stale_partial_dropped():
     eq(d.bad_frames, 1)
 
 
+def test_cut_frame_followed_by_a_new_request():
+    d = frame.Decoder()
+    d.feed(frame.encode(frame.ECHO, 9, b"x" * 100)[:40])
+    eq(_events(d), [])
+    d.feed(frame.encode(frame.INFO, 10, b""))
+    eq(_events(d), [(True, frame.INFO, 10, b"")])
+    eq(d.bad_frames, 1)
+    # a frame carried inside a payload still arriving is not mistaken for a cut
+    # (unless a chunk happens to end exactly where the inner frame ends)
+    inner = frame.encode(frame.INFO, 11, b"")
+    outer = frame.encode(frame.ECHO, 12, b"ab" + inner + b"cd")
+    d.feed(outer[: 10 + len(inner) + 1])
+    got = _events(d)
+    d.feed(outer[10 + len(inner) + 1 :])
+    got += _events(d)
+    eq(got, [(True, frame.ECHO, 12, b"ab" + inner + b"cd")])
+
+
 def test_frames_filters_errors():
     d = frame.Decoder()
     bad = bytearray(frame.encode(1, 1, b"abc"))
