@@ -17,7 +17,7 @@ _LISTENING = re.compile(r"listening on (http://\S+)")
 class ServerProcess:
     """`robert-server --db DB --port 0 ...` in a child process; `url` once it listens.
 
-    Its stderr goes to a file (never a pipe that could fill up and stall it).
+    Its stdout and stderr go to a file (never a pipe that could fill up and stall it).
     """
 
     def __init__(self, db: str | os.PathLike[str], *args: str, timeout: float = 20.0) -> None:
@@ -37,7 +37,7 @@ class ServerProcess:
         self._log.seek(0)
         self._log.truncate()
         self._proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.DEVNULL, stderr=self._log)
+                                      stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             match = _LISTENING.search(self.log())

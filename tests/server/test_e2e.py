@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,35 @@ def test_cli_errors_are_one_line(tmp_path):
     assert "key-encryption key" in out.stderr and "Traceback" not in out.stderr
     out = subprocess.run([ROBERT_SERVER, "--port", "1"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "--db" in out.stderr
+
+
+def test_dev_admin_clock_captcha_and_quiet_logs(tmp_path):
+    db = tmp_path / "server.db"
+    key = cli("public-key", "--db", str(db))
+    args = ("--dev-admin", "--require-captcha", "--log-level", "debug", "--access-log")
+    with ServerProcess(db, *args) as server, httpx.Client(base_url=server.url, timeout=30) as api:
+        before = server_time(api)
+        r = api.put("/admin/clock", json={"offset": 3 * 86400})
+        assert r.status_code == 200 and r.json()["offset"] == 3 * 86400
+        assert abs(server_time(api) - before - 3 * 86400) <= 2
+        assert api.put("/admin/clock", json={"offset": "soon"}).status_code == 400
+
+        client = SpecClient(api, key)
+        refused = api.post("/api/v6/register", json={
+            "captchaId": "x", "captcha": "wrong", "clientPublicECDHKey": "AAAA"})
+        assert refused.status_code == 401
+        assert client.register().status_code == 201          # the spec client answers ROBERT
+        now = server_time(api)
+        assert client.status(now).status_code == 200
+        log = server.log()
+    assert "GET /api/v6/clock" in log                          # the access log is on
+    kek = (tmp_path / "server.db.kek").read_bytes()
+    for secret in (client.k_mac, client.k_tuples, kek):
+        for form in (secret.hex(), base64.b64encode(secret).decode()):
+            assert form not in log
+
+
+def test_without_dev_admin_there_is_no_admin_clock(tmp_path):
+    with ServerProcess(tmp_path / "s.db") as server:
+        r = httpx.put(server.url + "/admin/clock", json={"offset": 5})
+        assert r.status_code in (404, 405) and r.json()["message"]
