@@ -8,9 +8,9 @@ validate with the server's own keys.
 from __future__ import annotations
 
 import pytest
+from robert_token.scanner import parse_advert
 
 from robert import crypto, timeutil
-from robert_token.scanner import parse_advert
 from server_stub.store import Store
 
 pytestmark = pytest.mark.needs_radio_sniffer
