@@ -1,4 +1,4 @@
-"""A text progress bar for the operator's terminal (stderr), plain lines when not a terminal."""
+"""A progress bar for the operator's terminal (stderr); one plain line a stage when not a terminal."""
 
 from __future__ import annotations
 
@@ -20,19 +20,18 @@ class ProgressBar:
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self._tty:
             self.stream.write("\r\x1b[K" + self.line(stage, done, total))
-            if total and done >= total:
-                self.stream.write("\n")
         elif stage != self._last_stage:
             self.stream.write(self.line(stage, done, total) + "\n")
         self._last_stage = stage
         self.stream.flush()
 
     def line(self, stage: str, done: int, total: int) -> str:
-        filled = WIDTH * done // total if total else 0
-        bar = "#" * filled + "." * (WIDTH - filled)
-        return f"{self.prefix}[{bar}] {done}/{total} {stage}"
+        filled = min(WIDTH, WIDTH * done // total) if total > 0 else 0
+        pct = 100 * done // total if total > 0 else 0
+        return f"{self.prefix}[{'#' * filled}{'.' * (WIDTH - filled)}] {pct:3d}% {stage}"
 
     def end(self) -> None:
+        """Leave the bar's line (on a terminal) before other output."""
         if self._tty and self._last_stage is not None:
             self.stream.write("\n")
             self.stream.flush()

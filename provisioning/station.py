@@ -25,6 +25,7 @@ from provisioning.record import TokenRecord
 NTP_UNIX_OFFSET = 2208988800
 EPOCH_S = 900
 MAX_CLOCK_ERROR_S = 5
+STEPS = 6  # progress: read, register, keys, clock, tuples (two steps' worth), verify
 Progress = Callable[[str, int, int], None]
 ConfirmReset = Callable[[str], Awaitable[bool] | bool]
 
@@ -45,17 +46,19 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 async def provision_token(client, api, server_key: ec.EllipticCurvePublicKey, options: TokenOptions,
                           confirm_reset: ConfirmReset, progress: Progress = _no_progress,
                           port: str = "") -> TokenRecord:
-    """Provision the token behind `client` (a gateway TokenClient) with `api` (a RobertApi)."""
+    """Provision the token behind `client` (a gateway TokenClient) with `api` (a RobertApi).
+
+    Everything that can fail without the token (the confirmation, the server, a wrong server
+    key) happens before the token is wiped or written.
+    """
     model = model_named(options.model)
-    progress("info", 0, 1)
+    progress("reading the token", 0, STEPS)
     info = await client.info()
-    if info.get("provisioned"):
-        await _factory_reset(client, info, options, confirm_reset)
-        info = await client.info()
-        if info.get("provisioned"):
-            raise ProvisionError("the token still reports keys after the factory reset; set it aside")
+    wipe_first = bool(info.get("provisioned"))
+    if wipe_first:
+        await _confirm_reset(info, options, confirm_reset)
     serial = options.serial or info.get("serial") or ""
-    progress("register", 0, 1)
+    progress("registering with the server", 1, STEPS)
     pair = StationKeyPair()
     answer = await api.register(pair.public_b64, extra={"tuplesDays": options.days})
     bundle = _bundle_of(answer)
@@ -66,24 +69,29 @@ async def provision_token(client, api, server_key: ec.EllipticCurvePublicKey, op
                 "given to the station is not this server's key. The token was not touched.",
                 EXIT_FAILED,
             )
+        if wipe_first:
+            progress("factory reset", 2, STEPS)
+            await client.factory_reset()
+            if (await client.info()).get("provisioned"):
+                raise ProvisionError("the token still reports keys after the factory reset; set it aside")
         settings = {"cc": options.country, "rx_gain": model.rx_gain, "tx_gain": model.tx_gain,
                     "serial": serial, "model": model.name}
-        progress("provision", 0, 1)
+        progress("writing the keys", 2, STEPS)
         answer = await client.provision(keys.k_mac, keys.k_tuples, None, settings)
         serial = (answer or {}).get("serial") or serial
-        server_ntp = await _server_ntp(api)
-        progress("clock", 0, 1)
-        await client.set_time(server_ntp)
-        await client.write_bundle(bundle, lambda done, total: progress("bundle", done, total))
-        progress("verify", 0, 1)
+        progress("setting the clock", 3, STEPS)
+        await client.set_time(await _server_ntp(api))
+        await client.write_bundle(bundle, lambda done, total: progress(
+            "writing the tuples", 3 * total + 2 * done, STEPS * total) if total else None)
+        progress("verifying", 5, STEPS)
         info = await client.info()
-        server_ntp = await _server_ntp(api)
-        record = verify(info, serial, server_ntp, options)
+        record = verify(info, serial, await _server_ntp(api), options)
+    progress("done", STEPS, STEPS)
     record.port = port
     return record
 
 
-async def _factory_reset(client, info: dict, options: TokenOptions, confirm_reset: ConfirmReset) -> None:
+async def _confirm_reset(info: dict, options: TokenOptions, confirm_reset: ConfirmReset) -> None:
     serial = info.get("serial") or "?"
     if not options.factory_reset:
         raise ProvisionError(
@@ -97,7 +105,6 @@ async def _factory_reset(client, info: dict, options: TokenOptions, confirm_rese
     if not confirmed:
         raise ProvisionError(f"factory reset of token {serial} not confirmed; it was left untouched.",
                              EXIT_REFUSED)
-    await client.factory_reset()
 
 
 def _bundle_of(answer: dict) -> bytes:

@@ -160,3 +160,63 @@ def test_batch_goes_on_past_a_failed_token(server, server_key, make_token, tmp_p
     text = record.read_text()
     assert ",RT-X1,nrf52840,failed," in text and ",RT-X2,nrf52840,provisioned," in text
     assert token_info(good.pty)["serial"] == "RT-X2"
+
+
+def test_factory_reset_waits_for_the_server_before_wiping(server, server_key, make_token, capsys):
+    """Server down: the token asked to be wiped keeps its keys and tuples."""
+    from kiosk_live import free_port
+
+    token = make_token()
+    assert cli.main(["token", "--port", token.pty, "--server", server.url, "--server-key", server_key]) == 0
+    before = token_info(token.pty)
+    down = f"http://127.0.0.1:{free_port()}"
+    assert cli.main(["token", "--port", token.pty, "--server", down, "--server-key", server_key,
+                     "--factory-reset", "--yes"]) == 1
+    assert "cannot be reached" in capsys.readouterr().err
+    after = token_info(token.pty)
+    assert after["provisioned"] and after["tuples"] == before["tuples"]
+
+
+def _run_in_terminal(args: list[str], answer: str) -> tuple[int, str]:
+    """Run robert-provision with a real pty as its terminal and type `answer` at the prompt."""
+    import os
+    import select
+    import time
+
+    master, slave = os.openpty()
+    proc = subprocess.Popen([str(BIN / "robert-provision"), *args], stdin=slave, stdout=slave,
+                            stderr=slave, close_fds=True)
+    os.close(slave)
+    seen, answered = b"", False
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # the child closed the terminal
+                    break
+                seen += chunk
+                if not answered and b"Type its serial" in seen:
+                    os.write(master, answer.encode() + b"\n")
+                    answered = True
+            elif proc.poll() is not None:
+                break
+        return proc.wait(30), seen.decode(errors="replace")
+    finally:
+        os.close(master)
+
+
+def test_factory_reset_is_confirmed_at_the_terminal(server, server_key, make_token):
+    token = make_token(serial="RT-T0000009")
+    base = ["token", "--port", token.pty, "--server", server.url, "--server-key", server_key]
+    assert cli.main([*base, "--serial", "RT-T0000009"]) == 0
+    code, screen = _run_in_terminal([*base, "--factory-reset"], "RT-WRONG")
+    assert code == 3 and "not confirmed" in screen
+    assert token_info(token.pty)["provisioned"]
+    code, screen = _run_in_terminal([*base, "--factory-reset", "--serial", "RT-T0000010"], "RT-T0000009")
+    assert code == 0, screen
+    assert "RT-T0000010: provisioned" in screen
+    assert "%" in screen  # the progress bar drawn on the terminal
+    assert token_info(token.pty)["serial"] == "RT-T0000010"
