@@ -95,3 +95,26 @@ def test_page_never_shows_key_material(system, browser):
         assert not re.search(r"[0-9a-fA-F]{64}", text)
         assert not re.search(r"[A-Za-z0-9+/]{43}=", text)
     page.close()
+
+
+def test_erase_then_retire_with_confirmation(system, browser):
+    """Last in this module: it wipes the provisioned token."""
+    kiosk = system["kiosk"]
+    page = browser.new_page()
+    page.goto(kiosk.url)
+    page.wait_for_function("!document.querySelector('#btn-erase').disabled")
+    page.click("#btn-erase")
+    assert "cannot be undone" in page.locator("#confirm-text").inner_text()
+    page.click("#btn-confirm-cancel")  # cancel does nothing
+    assert page.locator("#confirm").is_hidden() and page.locator("#message").is_hidden()
+    page.click("#btn-erase")
+    page.click("#btn-confirm")
+    page.wait_for_function("document.querySelector('#message').textContent.startsWith('History erased')",
+                           timeout=30_000)
+    page.click("#btn-retire")
+    page.click("#btn-confirm")
+    page.wait_for_function("document.querySelector('#message').textContent.includes('retired')",
+                           timeout=30_000)
+    page.wait_for_function("document.querySelector('#headline').textContent === 'Not provisioned'",
+                           timeout=15_000)
+    page.close()
