@@ -32,8 +32,17 @@ live = pytest.mark.skipif(not _live_parts_present(),
                           reason="the token core or the server stub is not there yet")
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One robert-server per test module (tests use their own tokens and codes)."""
+    s = ServerProcess(tmp_path_factory.mktemp("server")).start()
+    yield s
+    s.stop()
+
+
 @pytest.fixture
-def server(tmp_path):
+def own_server(tmp_path):
+    """A robert-server of this test alone (it gets killed and restarted)."""
     s = ServerProcess(tmp_path / "server").start()
     yield s
     s.stop()

@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("robert_token.frame", reason="the token core is not there yet")
 
 from conftest import live  # noqa: E402
+from kiosk_live import provision  # noqa: E402
 
 from gateway import flows  # noqa: E402
 from gateway.errors import LinkLost, ReportQueued, ServerError, TokenError, UsageError  # noqa: E402
@@ -140,7 +141,10 @@ def test_wrong_code_is_refused_plainly_and_nothing_is_erased(token, server, tmp_
         run(with_client(token.pty, no_consent))
 
 
-def test_server_killed_mid_report_then_retry_delivers_once(token, server, tmp_path):
+def test_server_killed_mid_report_then_retry_delivers_once(spawn_token, own_server, tmp_path):
+    server = own_server
+    token = spawn_token("RT-00000003")
+    provision(token, server)
     queue = ReportQueue(tmp_path / "queue")
     code = server.new_code()
 
