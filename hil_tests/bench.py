@@ -110,21 +110,29 @@ class SimBench(Bench):
             out.append(BenchToken(name, tok.pty))
         return out
 
-    def _after(self, tok: BenchToken, result):
-        self.world.air.tick(serial_of(tok.name))  # a sync may change what the token does next
-        return result
+    def _session(self, tok: BenchToken, call):
+        """A kiosk session: the token's clock brought to now first, its new plans heard after."""
+        serial = serial_of(tok.name)
+        self.world.air.tick(serial)
+        try:
+            return call()
+        finally:
+            self.world.air.tick(serial)
 
     def provision(self, tok: BenchToken, days: int = 4) -> str:
-        return self._after(tok, super().provision(tok, days))
+        return self._session(tok, lambda: Bench.provision(self, tok, days))
+
+    def info(self, tok: BenchToken) -> dict:
+        return self._session(tok, lambda: Bench.info(self, tok))
 
     def status(self, tok: BenchToken) -> flows.StatusResult:
-        return self._after(tok, super().status(tok))
+        return self._session(tok, lambda: Bench.status(self, tok))
 
     def report(self, tok: BenchToken, onset: date | None = None) -> flows.ReportResult:
-        return self._after(tok, super().report(tok, onset))
+        return self._session(tok, lambda: Bench.report(self, tok, onset))
 
     def on_port(self, tok: BenchToken, fn, timeout: float = 3.0):
-        return self._after(tok, super().on_port(tok, fn, timeout))
+        return self._session(tok, lambda: Bench.on_port(self, tok, fn, timeout))
 
     def now(self) -> float:
         return self.world.now

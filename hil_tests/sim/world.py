@@ -178,29 +178,30 @@ class World:
         return self.air.run_until(t)
 
     # ------------------------------------------------------------ the kiosk
+    def _session(self, name: str, call):
+        """A kiosk session: the token's clock brought to now first, its new plans heard after."""
+        serial = serial_of(name)
+        self.air.tick(serial)
+        try:
+            return call(self.tokens[name].pty)
+        finally:
+            self.air.tick(serial)
+
     def kiosk(self, name: str, fn, timeout: float = 3.0):
         """Run `fn(client, api)` on a token, with the server clock at the virtual time."""
-        result = self.desk.on_port(self.tokens[name].pty, fn, timeout)
-        self.air.tick(serial_of(name))  # the sync may have changed what the token does next
-        return result
+        return self._session(name, lambda pty: self.desk.on_port(pty, fn, timeout))
 
     def provision(self, name: str, days: int = 4) -> str:
-        out = self.desk.provision(self.tokens[name].pty, days)
-        self.air.tick(serial_of(name))
-        return out
+        return self._session(name, lambda pty: self.desk.provision(pty, days))
 
     def info(self, name: str) -> dict:
-        return self.desk.info(self.tokens[name].pty)
+        return self._session(name, self.desk.info)
 
     def status(self, name: str) -> flows.StatusResult:
-        result = self.desk.status(self.tokens[name].pty)
-        self.air.tick(serial_of(name))
-        return result
+        return self._session(name, self.desk.status)
 
     def report(self, name: str, onset: date | None = None) -> flows.ReportResult:
-        result = self.desk.report(self.tokens[name].pty, onset or self.today())
-        self.air.tick(serial_of(name))
-        return result
+        return self._session(name, lambda pty: self.desk.report(pty, onset or self.today()))
 
     def phone_status(self, name: str) -> int:
         self.sync_server_clock()
