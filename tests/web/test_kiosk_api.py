@@ -69,3 +69,13 @@ def test_fuzz_report_form(body):
     else:
         assert body.get("consent") is True and (onset is None) != (test_date is None)
         assert code
+
+
+def test_unplugged_token_gets_plain_words(system):
+    """Last in this module: it pulls the second token's plug (kills its process)."""
+    system["tokens"][1].kill()
+    tokens = httpx.get(system["kiosk"].url + "/api/tokens", timeout=30).json()["tokens"]
+    gone = tokens[1]
+    assert gone["view"] is None
+    assert "token" in gone["error"] and "unexpected" not in gone["error"]
+    assert tokens[0]["view"]["serial"] == "RT-W0000001"  # the other token is still shown
