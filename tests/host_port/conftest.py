@@ -84,4 +84,4 @@ def _firmware_on_path(monkeypatch):
     """Child processes import the core and the port from firmware/ like the console script."""
     firmware = str(Path(__file__).resolve().parents[2] / "firmware")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        p for p in (firmware, os.environ.get("PYTHONPATH")) if p))
+        p for p in (os.environ.get("PYTHONPATH"), firmware) if p))

@@ -63,7 +63,11 @@ class HostToken:
         return Session(self.token)
 
     def _on_usb(self, data: bytes) -> bytes:
-        reply = self.usb_session.feed(data)
+        try:
+            reply = self.usb_session.feed(data)
+        except Exception as exc:  # a core bug must not take the USB port down with it
+            log.error("sync session failed on %d bytes: %s", len(data), type(exc).__name__)
+            return b""
         self._after_sync()
         return reply
 
