@@ -8,6 +8,8 @@ import os
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from provisioning.errors import EXIT_USAGE, ProvisionError
 from provisioning.keys import StationKeyPair, TokenKeys, load_server_key, wipe
@@ -79,3 +81,14 @@ def test_derive_uses_the_protocol_kdf_and_zeroes_z():
     assert bytes(keys.k_mac) == hmac.new(z_copy, b"mac", hashlib.sha256).digest()
     assert bytes(keys.k_tuples) == hmac.new(z_copy, b"tuples", hashlib.sha256).digest()
     assert z == bytearray(32)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(max_size=200), st.binary(max_size=120).map(lambda b: base64.b64encode(b).decode())))
+def test_fuzz_server_key_text_is_a_key_or_a_clear_error(text):
+    try:
+        key = load_server_key(text)
+    except ProvisionError as exc:
+        assert exc.exit_code == EXIT_USAGE and "key" in exc.message
+    else:
+        assert isinstance(key, ec.EllipticCurvePublicKey)
