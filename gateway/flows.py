@@ -301,6 +301,10 @@ async def report_flow(client: TokenClient, api: RobertApi, code: str, *,
                          "Ask the holder, then confirm.")
     info = await client.info()
     _require_provisioned(info)
+    queue = queue if queue is not None else rq.ReportQueue()
+    for entry_id, entry in queue.entries():  # the same report typed again: deliver that one
+        if entry.get("code") == code and entry.get("serial") == info.get("serial"):
+            return await deliver(client, api, queue, entry_id, entry, None, progress)
     end_ntp = clock_ntp(await api.clock())
     start_day = report_window_start(onset, test_date, ntp_to_datetime(end_ntp).date())
     start_ntp = date_to_ntp(start_day)
@@ -310,7 +314,6 @@ async def report_flow(client: TokenClient, api: RobertApi, code: str, *,
     del stream
     entry = {"serial": info.get("serial"), "code": code, "contacts": contacts,
              "from": start_ntp, "to": end_ntp, "state": rq.PENDING}
-    queue = queue if queue is not None else rq.ReportQueue()
     entry_id = queue.add(entry)
     return await deliver(client, api, queue, entry_id, entry, session, progress)
 

@@ -15,6 +15,7 @@ import datetime as dt
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse
@@ -169,6 +170,9 @@ def create_app(server_url: str, ports: str | list[str] = "auto",
 
     @app.middleware("http")
     async def no_cache(request: Request, call_next):
+        origin = request.headers.get("origin")
+        if request.method == "POST" and origin and urlsplit(origin).netloc != request.headers.get("host"):
+            return JSONResponse({"error": "Requests from other sites are refused."}, status_code=403)
         response = await call_next(request)
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -228,6 +232,10 @@ def create_app(server_url: str, ports: str | list[str] = "auto",
 
 
 async def _json_body(request: Request) -> dict:
+    """The JSON body of a form post; only `application/json`, which another site's page cannot
+    send here without a CORS preflight this app never grants (no cross-site form posts)."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise UsageError("The form was not understood (not JSON). Reload the page and retry.")
     try:
         body = await request.json()
     except ValueError:

@@ -50,3 +50,18 @@ def test_retry_with_an_empty_queue_needs_no_server_nor_token(tmp_path):
                 str(tmp_path / "q"), "--server", "http://127.0.0.1:9")
     assert out.returncode == 0, out.stderr
     assert "No report waiting" in out.stdout
+
+
+@needs_core
+def test_auto_without_any_token_says_so(tmp_path):
+    out = kiosk("info", "--port", "auto")  # no USB token board on a test machine
+    assert out.returncode == 5 and "No token found on USB" in out.stderr
+
+
+def test_token_board_usb_ids():
+    from gateway.connect import is_token_usb_id
+
+    assert is_token_usb_id(0x303A, 0x1001)  # ESP32-S3 native USB
+    assert is_token_usb_id(0x239A, 0x8029)  # any Adafruit board
+    assert not is_token_usb_id(0x046D, 0xC52B)  # a mouse receiver
+    assert not is_token_usb_id(None, None)  # a pty or a built-in UART
