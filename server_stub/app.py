@@ -7,6 +7,7 @@ unexpected fault is a bare 500 without a traceback.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Query, Request
@@ -49,10 +50,17 @@ def create_app(store: Store, clock: Clock, settings: Settings | None = None,
     async def status(body: models.StatusRequest) -> models.StatusResponse:
         return service.status(body)
 
-    @app.post(f"{API}/report", response_model=models.ReportResponse, responses=_ERRORS)
-    async def report(body: models.ReportRequest, request: Request) -> models.ReportResponse:
-        # FastAPI has checked the shape and cached the decoded JSON; robert.report parses it.
-        return service.report(await request.json())
+    @app.post(f"{API}/report", response_model=models.ReportResponse, responses=_ERRORS,
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": {"$ref": "#/components/schemas/ReportRequest"}}}}})
+    async def report(request: Request) -> models.ReportResponse:
+        # The body is as ReportRequest documents it, but robert.report.parse_report checks
+        # it (one pass instead of two over up to 500,000 HELLOs) and names the bad field.
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, RecursionError):
+            raise ApiError(400, "malformed JSON body") from None
+        return service.report(body)
 
     @app.post(f"{API}/unregister", response_model=models.SuccessResponse, responses=_ERRORS)
     async def unregister(body: models.AuthRequest) -> models.SuccessResponse:
@@ -101,8 +109,13 @@ def _openapi_without_422(app: FastAPI) -> None:
                             "description": "Bad request",
                             "content": {"application/json": {"schema": {
                                 "$ref": "#/components/schemas/ErrorResponse"}}}})
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
             for name in ("HTTPValidationError", "ValidationError"):
-                schema.get("components", {}).get("schemas", {}).pop(name, None)
+                components.pop(name, None)
+            report = models.ReportRequest.model_json_schema(
+                ref_template="#/components/schemas/{model}")
+            components.update(report.pop("$defs", {}))
+            components["ReportRequest"] = report
             app.openapi_schema = schema
         return app.openapi_schema
 

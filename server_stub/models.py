@@ -94,7 +94,8 @@ class Contact(BaseModel):
 
 
 class ReportRequest(BaseModel):
-    token: str = Field(max_length=64, description="report code (6 characters or a UUID)")
+    token: str = Field(min_length=1, max_length=report.MAX_TOKEN_CHARS,
+                       description="report code (6 characters or a UUID)")
     contacts: list[Contact] = Field(
         description=f"at most {MAX_CONTACTS} contacts, {MAX_HELLOS_PER_CONTACT} HELLOs a "
                     f"contact and {MAX_HELLOS} HELLOs in all (the body is capped at 32 MiB)")

@@ -231,7 +231,8 @@ def test_forged_hellos_add_nothing(world):
 @pytest.mark.parametrize("body,status", [
     (b"{not json", 400), (b"[]", 400), (b'{"token": 5, "contacts": []}', 400),
     (b'{"token": "ABCDEF"}', 400), (b'{"token": "ABCDEF", "contacts": {}}', 400),
-    (b'{"token": "ABCDEF", "contacts": [{"ebid": "x", "ecc": "y", "ids": [{}]}]}', 400)])
+    (b'{"token": "ABCDEF", "contacts": [{"ebid": "x", "ecc": "y", "ids": [{}]}]}', 400),
+    (b"[" * 100_000 + b"]" * 100_000, 400), (b"\xff\xfe", 400), (b"", 400)])
 def test_malformed_reports_are_400(world, body, status):
     r = world.http.post("/api/v6/report", content=body,
                         headers={"content-type": "application/json"})
