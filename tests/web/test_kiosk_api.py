@@ -79,3 +79,13 @@ def test_unplugged_token_gets_plain_words(system):
     assert gone["view"] is None
     assert "token" in gone["error"] and "unexpected" not in gone["error"]
     assert tokens[0]["view"]["serial"] == "RT-W0000001"  # the other token is still shown
+
+
+def test_other_sites_cannot_post(system):
+    """A page of another site must not drive the kiosk (e.g. retire a token)."""
+    url = system["kiosk"].url + "/api/tokens/t1/retire"
+    answer = httpx.post(url, json={"confirm": True}, headers={"Origin": "http://evil.example"}, timeout=10)
+    assert answer.status_code == 403 and "other sites" in answer.json()["error"]
+    # A "simple" cross-site form post (text/plain, no preflight) is not read as JSON.
+    answer = httpx.post(url, content=b'{"confirm": true}', headers={"Content-Type": "text/plain"}, timeout=10)
+    assert answer.status_code == 400 and "not JSON" in answer.json()["error"]
