@@ -20,10 +20,14 @@ from robert_token.token import Token
 
 
 def seed_history(flash: Path, n: int, per_contact: int = 20) -> int:
-    """Make the token at `flash` hear `n` HELLOs; returns how many it logged."""
+    """Make the stopped token at `flash` hear `n` HELLOs; returns how many it logged."""
     clock = SystemClock()
     port = HostPort(FolderStorage(str(flash)), clock, SilentRadio(), LogLed())
-    token = Token(port)
+    return hear_hellos(Token(port), clock, n, per_contact)
+
+
+def hear_hellos(token: Token, clock, n: int, per_contact: int = 20) -> int:
+    """Feed a running core `n` ROBERT adverts, then flush its log to flash."""
     logged = 0
     contact = b""
     for i in range(n):

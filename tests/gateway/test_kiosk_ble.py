@@ -20,9 +20,11 @@ from conftest import live  # noqa: E402
 from kiosk_live import child_env, provision_pty  # noqa: E402
 from ports.host import ble as token_ble  # noqa: E402
 from ports.host.process import HostToken  # noqa: E402
+from seed import hear_hellos  # noqa: E402
 
 from gateway import flows  # noqa: E402
 from gateway.errors import LinkLost  # noqa: E402
+from gateway.history import count_hellos, to_report_contacts  # noqa: E402
 from gateway.robert_api import RobertApi  # noqa: E402
 from gateway.token_client import TokenClient  # noqa: E402
 from gateway.transport.ble import BleLink, virtual_kiosk_device  # noqa: E402
@@ -61,6 +63,35 @@ def test_status_flow_over_ble(tmp_path, server):
     result = asyncio.run(go())
     assert result.token.serial == SERIAL and result.token.headline == "Not at risk"
     assert result.tuples_written > 0
+
+
+def test_history_over_ble_resumes_after_the_token_drops_the_connection(tmp_path, server):
+    async def go():
+        host, air, token_device = await ble_token(tmp_path, server)
+        assert hear_hellos(host.token, host.clock, 600) == 600
+        kiosk = await virtual_kiosk_device(air)
+        address = str(token_device.random_address)
+        link = await BleLink.connect(kiosk, address)
+        client = TokenClient(link)
+        info = await client.info()
+        session = await client.open_history(info["clock"]["ntp"] - 86400, None)
+
+        def drop(done, total):
+            if done < total:  # out of range: the token side ends the connection
+                for connection in list(token_device.connections.values()):
+                    asyncio.ensure_future(connection.disconnect())
+
+        with pytest.raises(LinkLost):
+            await client.read_history(session, progress=drop)
+        got_before = len(session["data"])
+        link2 = await BleLink.connect(kiosk, address)
+        data = await TokenClient(link2).read_history(session)
+        await link2.close()
+        return session, got_before, data
+
+    session, got_before, data = asyncio.run(go())
+    assert 0 < got_before < session["size"] and len(data) == session["size"]
+    assert count_hellos(to_report_contacts(data)) == 600
 
 
 async def controller_on_tcp(air: LocalLink):
