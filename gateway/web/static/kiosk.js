@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { tokens: [], selected: null, job: null, confirmAction: null };
+const state = { tokens: [], selected: null, job: null, confirmAction: null, listing: false };
 const LIST_EVERY_MS = 4000;
 const JOB_EVERY_MS = 300;
 const STAGES = {
@@ -105,7 +105,8 @@ function showMessage(text, isError) {
 }
 
 async function refreshList() {
-  if (state.job) return;
+  if (state.job || state.listing) return;  // one list request at a time: a hung token is slow
+  state.listing = true;
   try {
     const data = await api("GET", "/api/tokens");
     state.tokens = data.tokens;
@@ -113,6 +114,8 @@ async function refreshList() {
     if (!current() && state.tokens.length) state.selected = state.tokens[0].id;
   } catch (e) {
     showMessage(e.message, true);
+  } finally {
+    state.listing = false;
   }
   renderList();
   renderToken();
