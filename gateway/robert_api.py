@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from gateway.errors import ServerError, ServerUnreachable
+from gateway.errors import ServerError, ServerUnreachable, UsageError
 
 API_PREFIX = "/api/v6"
 NTP_UNIX_OFFSET = 2208988800
@@ -53,7 +53,7 @@ class RobertApi:
 
     def __init__(self, base_url: str, timeout: float = 10.0, retries: int = 3,
                  backoff: float = 0.5) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = _check_url(base_url)
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -153,3 +153,15 @@ def clock_ntp(clock: dict) -> int:
             when = when if when.tzinfo else when.replace(tzinfo=UTC)
             return int(when.timestamp()) + NTP_UNIX_OFFSET
     raise ServerError("The server's clock answer is not understood. Check the server address.")
+
+
+def _check_url(base_url: str) -> str:
+    """The server root, or a plain UsageError for anything that is not an http(s) URL."""
+    try:
+        url = httpx.URL(str(base_url or "").strip())
+    except (httpx.InvalidURL, TypeError, ValueError):
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise UsageError(f"The server address {str(base_url)[:100]!r} is not valid: write it "
+                         "like https://robert.example.org or http://127.0.0.1:8000.")
+    return str(url).rstrip("/")

@@ -107,3 +107,16 @@ def test_clock_time_as_ntp_or_iso(clock, ntp):
 def test_bad_clock_is_a_server_error(clock):
     with pytest.raises(ServerError, match="clock"):
         clock_ntp(clock)
+
+
+@pytest.mark.parametrize("url", ["", "foo", "ftp://x.org", "http://", "http://[::1", "://a"])
+def test_bad_server_address_is_a_usage_error(url):
+    from gateway.errors import UsageError
+
+    with pytest.raises(UsageError, match="server address"):
+        RobertApi(url)
+
+
+def test_server_address_keeps_a_path_prefix():
+    assert RobertApi("https://robert.example.org/proxy/").base_url == \
+        "https://robert.example.org/proxy"
