@@ -1,8 +1,8 @@
 // Runs one Python file under the MicroPython WebAssembly VM, like the unix port's `micropython`.
-// Usage: node micropython.mjs [-X heapsize=N[k|m]] FILE.py [args...]
+// Usage: node micropython.mjs [-X heapsize=N[k|m]] [-m DIR]... FILE.py [args...]
 // The VM has its own in-memory file system: the repo's firmware/ and tests/ folders are copied
 // into it at the same absolute paths, firmware/ and the script's folder go on sys.path, and the
-// working directory is an empty scratch folder. Exit status: the script's SystemExit code, 1 on
+// working directory is an empty scratch folder. `-m DIR` copies one more host folder in (same path). Exit status: the script's SystemExit code, 1 on
 // an uncaught exception (traceback on stderr), 2 on bad usage.
 import fs from "node:fs";
 import path from "node:path";
@@ -15,7 +15,7 @@ const MIRRORED = ["firmware", "tests"];
 const SKIP = new Set(["__pycache__", "node_modules", ".hypothesis", ".pytest_cache"]);
 
 function usage(message) {
-  process.stderr.write(`micropython: ${message}\nusage: tools/micropython [-X heapsize=N[k|m]] FILE.py [args...]\n`);
+  process.stderr.write(`micropython: ${message}\nusage: tools/micropython [-X heapsize=N[k|m]] [-m DIR]... FILE.py [args...]\n`);
   process.exit(2);
 }
 
@@ -54,10 +54,16 @@ function output(stream) {
 
 const args = process.argv.slice(2);
 let heapsize = 1024 * 1024;
-while (args.length && args[0] === "-X") {
+const extra = [];
+while (args.length && (args[0] === "-X" || args[0] === "-m")) {
   const opt = args[1] || "";
-  if (!opt.startsWith("heapsize=")) usage(`unknown option -X ${opt}`);
-  heapsize = parseSize(opt.slice("heapsize=".length));
+  if (args[0] === "-m") {
+    if (!fs.existsSync(opt) || !fs.statSync(opt).isDirectory()) usage(`-m needs a folder, got ${opt}`);
+    extra.push(path.resolve(opt));
+  } else {
+    if (!opt.startsWith("heapsize=")) usage(`unknown option -X ${opt}`);
+    heapsize = parseSize(opt.slice("heapsize=".length));
+  }
   args.splice(0, 2);
 }
 if (!args.length) usage("no file given");
@@ -68,6 +74,7 @@ const out = output(process.stdout);
 const err = output(process.stderr);
 const mp = await loadMicroPython({ heapsize, stdout: out.put, stderr: err.put, linebuffer: false });
 for (const dir of MIRRORED) mirror(mp.FS, path.join(repo, dir));
+for (const dir of extra) mirror(mp.FS, dir);
 mkdirs(mp.FS, path.dirname(script));
 mp.FS.writeFile(script, fs.readFileSync(script));
 mkdirs(mp.FS, "/scratch");

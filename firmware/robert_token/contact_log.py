@@ -1,6 +1,7 @@
 """The contact log: the ROBERT HELLOs the token heard, on flash, safe against power cuts.
 
-One segment file per UTC day (`log_<day>.bin`), so the 14-day purge deletes
+Batches follow the 15-minute epochs (a contact's EBID changes with them, so
+it is stored once per batch). One segment file per UTC day (`log_<day>.bin`), so the 14-day purge deletes
 whole files and never rewrites the rest. A segment is a sequence of batches:
 
     sync 0xC7 0x4C (2) | seq (4) | body length (2) | CRC-32 of seq..body (4) | body
@@ -8,7 +9,7 @@ whole files and never rewrites the rest. A segment is a sequence of batches:
 A batch is written with one append + flush + sync; a power cut can only tear
 the batch in flight, which the CRC exposes: at open the torn tail is cut off
 (the valid prefix is copied and renamed over the segment). The body is a list
-of contact groups after the batch's base time (its first reception):
+of contact groups after the batch's base time (the start of its epoch):
 
     base (4, NTP s) | groups: ECC (1) | EBID (8) | n (1) | n x HELLO
     HELLO = Time16 (2) | MAC (5) | rssiCalibrated (1, signed) | d (1, signed)
@@ -26,7 +27,7 @@ import json
 import struct
 
 from robert_token.crc import crc32
-from robert_token.epochs import DAY_S
+from robert_token.epochs import DAY_S, EPOCH_S, TIME_START
 
 SYNC = b"\xc7\x4c"
 BATCH_HEAD = 12
@@ -34,9 +35,8 @@ GROUP_HEAD = 10
 HELLO_REC = 9
 ESCAPE = -128
 MAX_BODY = 4096
-MAX_SPAN_S = 60000  # a batch's receptions stay within 2^16 s of its base
-BATCH_BYTES = 1024  # a batch is written when its body reaches this size ...
-FLUSH_S = 600  # ... or when its oldest entry is this old (what a power cut can lose)
+BATCH_BYTES = 2048  # a batch is written when its body reaches this size, at each epoch change ...
+FLUSH_S = 900  # ... or when its oldest entry is this old (what a power cut can lose)
 KEEP_DAYS = 14
 CAPACITY = 1 << 20
 META = "log_meta.json"
@@ -148,7 +148,7 @@ class ContactLog:
         self._pending_day = None
         self._pending_size = 0
         self._pending_since = None
-        self._base = self._newest = None
+        self._base = self._oldest = self._newest = None
         self._open()
 
     # ------------------------------------------------------------ opening
@@ -251,7 +251,7 @@ class ContactLog:
         olds = [s[3] for s in self.days.values() if s[3] is not None]
         news = [s[4] for s in self.days.values() if s[4] is not None]
         if self._pending:
-            olds.append(self._base)
+            olds.append(self._oldest)
             news.append(self._newest)
         return {"hellos": self.hellos, "contacts": self.contacts, "bytes": self.bytes,
                 "capacity": self.capacity, "oldest": min(olds) if olds else None,
@@ -263,14 +263,14 @@ class ContactLog:
     def add(self, ecc, ebid, time16, mac5, ntp_rx, rssi, elapsed_ms=0):
         """Queue one HELLO reception; writes a batch when one is full or the day changes."""
         day = ntp_rx // DAY_S
-        if self._pending and (day != self._pending_day or ntp_rx < self._base
-                              or ntp_rx - self._base > MAX_SPAN_S):
-            self.flush()
+        base = ntp_rx - (ntp_rx - TIME_START) % EPOCH_S
+        if self._pending and base != self._base:
+            self.flush()  # one batch per epoch: a contact's EBID is stored once
         if not self._pending:
             self._pending_day = day
             self._pending_since = elapsed_ms
-            self._base = ntp_rx
-            self._newest = ntp_rx
+            self._base = base
+            self._oldest = self._newest = ntp_rx
             self._pending_size = 4
         g = None
         for cand in self._pending:
@@ -286,16 +286,27 @@ class ContactLog:
         g.n += 1
         if ntp_rx > self._newest:
             self._newest = ntp_rx
+        if ntp_rx < self._oldest:
+            self._oldest = ntp_rx
         self._pending_size += len(rec)
         if self._pending_size >= self.batch_bytes:
             self.flush()
 
-    def due(self, elapsed_ms):
-        """Write the pending batch if it has waited `flush_s`; True when it did."""
-        if self._pending and elapsed_ms - self._pending_since >= self.flush_s * 1000:
+    def due(self, elapsed_ms, now=None):
+        """Write the pending batch once its epoch is over or it has waited `flush_s`; True when it did."""
+        if not self._pending:
+            return False
+        if (now is not None and now >= self._base + EPOCH_S) or elapsed_ms - self._pending_since >= self.flush_s * 1000:
             self.flush()
             return True
         return False
+
+    def flush_at(self, elapsed_ms, now_ms):
+        """Milliseconds until the pending batch is due, or None when nothing is pending."""
+        if not self._pending:
+            return None
+        by_age = self._pending_since + self.flush_s * 1000 - elapsed_ms
+        return min(by_age, (self._base + EPOCH_S) * 1000 - now_ms)
 
     def flush(self):
         """Write the pending batch as one record (append, flush, sync)."""
@@ -309,7 +320,7 @@ class ContactLog:
             body.extend(bytes((g.ecc,)) + g.ebid + bytes((g.n,)) + g.hellos)
             n += g.n
         groups = len(self._pending)
-        oldest = self._base
+        oldest = self._oldest
         newest = self._newest
         self._pending = []
         self._pending_size = 0

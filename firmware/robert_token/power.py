@@ -21,7 +21,7 @@ DEFAULT_SCHEDULE = {
     "scan_interval_ms": 60000,  # ... once a minute: one sighting per neighbour per minute bin
     "hello_rebuild_s": 20,  # new Time16 + MAC at least every 30 s
     "syncs_per_month": 2,
-    "log_flush_s": 300,  # contact log batch written at least this often
+    "log_flush_s": 900,  # contact log batch written at least this often (and at each epoch)
 }
 
 MODELS = {

@@ -99,7 +99,7 @@ class Token:
         now = None if now_ms is None else now_ms // 1000
         st = self.state(now)
         self._show(self.led_pattern(st))
-        self.log.due(elapsed)
+        self.log.due(elapsed, now)
         if st != OK:
             self._stop_advertising()
             if now is None:
@@ -121,8 +121,9 @@ class Token:
         self._start_scanning()
         self._daily(now)
         waits = [epoch_start(epoch + 1) * 1000 - now_ms, self._hello_at + rebuild_ms - elapsed, MAX_SLEEP_MS]
-        if self.log._pending:
-            waits.append(self.log._pending_since + self.log.flush_s * 1000 - elapsed)
+        flush_at = self.log.flush_at(elapsed, now_ms)
+        if flush_at is not None:
+            waits.append(flush_at)
         return max(10, min(waits))
 
     def _advertise(self, now):
