@@ -38,6 +38,8 @@ def test_prints_pty_then_ready_and_answers_info(spawn_token, tmp_path):
     assert info["model"] == "nrf52840"
     assert info["provisioned"] is False
     assert info["state"] == "not_provisioned"
+    assert info["led"] == "not_provisioned", "the LED pattern is shown in INFO"
+    assert "LED not_provisioned" in token.log()
     assert token.stop() == 0
     assert not os.path.lexists(link), "the --pty-link symlink is removed on a clean stop"
 
@@ -125,3 +127,25 @@ def test_power_cut_mid_write_keeps_state(spawn_token, tmp_path):
         assert status == frame.ALREADY_PROVISIONED, "keys survived the cut"
         received = json.loads(kiosk.ok(frame.BUNDLE_WRITE, struct.pack(">I", 0) + b"\x5a" * 64))
         assert received["received"] == 64, "staging restarts cleanly at offset 0"
+
+
+def test_keys_never_reach_the_log_or_the_answers(spawn_token):
+    import base64
+
+    token = spawn_token("--serial", "RT-00000011", "-v")
+    k_mac, k_tuples = os.urandom(32), os.urandom(32)
+    config = {"cc": 33, "rx_gain": -10, "tx_gain": -5, "serial": "RT-00000011", "model": "host"}
+    answers = []
+    with UsbKiosk(token.pty) as kiosk:
+        answers.append(kiosk.ok(frame.PROVISION, k_mac + k_tuples + b"\x00" + bytes(5)
+                                + json.dumps(config).encode()))
+        answers.append(kiosk.ok(frame.SET_TIME, json.dumps({"ntp": ntp_now()}).encode()))
+        answers.append(kiosk.request(frame.PROVISION, k_mac + k_tuples + b"\x00" + bytes(5)
+                                     + json.dumps(config).encode())[1])
+        answers.append(kiosk.request(frame.BUNDLE_COMMIT, struct.pack(">II", 0, 0))[1])
+        answers.append(kiosk.ok(frame.INFO))
+    assert token.stop() == 0
+    text = token.log() + " ".join(a.decode(errors="replace") for a in answers)
+    for key in (k_mac, k_tuples):
+        for form in (key.hex(), key.hex().upper(), base64.b64encode(key).decode(), repr(key)):
+            assert form not in text

@@ -88,8 +88,8 @@ def main(argv=None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
         format="%(asctime)s " + (args.serial or "token") + " %(name)s %(levelname)s %(message)s")
-    if not args.verbose:
-        logging.getLogger("bumble").setLevel(logging.WARNING)
+    # Bumble's debug log dumps ATT payloads, i.e. frame bytes (a PROVISION over BLE holds keys).
+    logging.getLogger("bumble").setLevel(logging.WARNING)
     try:
         return asyncio.run(_run(args))
     except KeyboardInterrupt:

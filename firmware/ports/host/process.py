@@ -22,6 +22,19 @@ log = logging.getLogger("robert_token.host")
 MAX_SLEEP_S = 60.0  # re-tick at least this often on the system clock
 
 
+def _host_core_class():
+    """The core's Token, with INFO also showing the pattern on the (log-only) LED."""
+    from robert_token.token import Token
+
+    class HostCore(Token):
+        def info(self):
+            info = super().info()
+            info["led"] = self.port.led.pattern
+            return info
+
+    return HostCore
+
+
 class HostToken:
     """Builds the port from the options and runs the token until stopped."""
 
@@ -47,9 +60,8 @@ class HostToken:
     # -- the core ---------------------------------------------------------
     def _start_core(self) -> None:
         from robert_token.sync import Session
-        from robert_token.token import Token
 
-        self.token = Token(self.port)
+        self.token = _host_core_class()(self.port)
         self.usb_session = Session(self.token)
         self.pty.start(asyncio.get_running_loop(), self._on_usb)
         log.info("token core started (serial %s)", self.serial or "unset")
