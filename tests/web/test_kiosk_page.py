@@ -79,6 +79,13 @@ def test_unprovisioned_token_and_keyboard_use(system, browser):
     page.wait_for_function("document.querySelector('#headline').textContent === 'Not provisioned'")
     assert page.locator("#btn-status").is_disabled()
     assert page.locator("#btn-report").is_disabled()
+    # The list refreshes every few seconds: keyboard focus stays on the same token.
+    assert page.evaluate("document.activeElement.dataset.token") == "t2"
+    page.evaluate("refreshList()")
+    assert page.evaluate("document.activeElement.dataset.token") == "t2"
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")  # back to the first token, still by keyboard
+    page.wait_for_function("document.querySelector('#headline').textContent !== 'Not provisioned'")
     page.close()
 
 

@@ -46,6 +46,7 @@ function formatDate(iso) {
 
 function renderList() {
   const ul = $("tokens");
+  const focused = ul.contains(document.activeElement) ? document.activeElement.dataset.token : null;
   ul.replaceChildren();
   if (!state.tokens.length) {
     const li = document.createElement("li");
@@ -68,6 +69,7 @@ function renderList() {
     b.addEventListener("click", () => select(t.id));
     li.append(b);
     ul.append(li);
+    if (t.id === focused) b.focus();  // the list refreshes: keyboard users keep their place
   }
 }
 
@@ -127,7 +129,7 @@ function select(id) {
   showMessage("", false);
   renderList();
   renderToken();
-  $("btn-status").focus();
+  if (!$("btn-status").disabled) $("btn-status").focus();
 }
 
 function closePanels() {
