@@ -9,6 +9,8 @@ server stub on real time, and skips what the hardware cannot do, saying why.
 from __future__ import annotations
 
 import os
+import shlex
+import subprocess
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -89,6 +91,12 @@ class Bench:
     def power_cycle(self, tok: BenchToken) -> None:
         pytest.skip(f"no power switch configured (set {POWER_SWITCH_ENV})")
 
+    def power_off(self, tok: BenchToken) -> None:
+        pytest.skip(f"no power switch configured (set {POWER_SWITCH_ENV})")
+
+    def power_on(self, tok: BenchToken) -> None:
+        pytest.skip(f"no power switch configured (set {POWER_SWITCH_ENV})")
+
     def close(self) -> None:
         pass
 
@@ -150,6 +158,12 @@ class SimBench(Bench):
     def power_cycle(self, tok: BenchToken) -> None:
         tok.port = self.world.power_cycle(tok.name).pty
 
+    def power_off(self, tok: BenchToken) -> None:
+        self.world.tokens[tok.name].kill()
+
+    def power_on(self, tok: BenchToken) -> None:
+        tok.port = self.world.power_on(tok.name).pty
+
     def add_phone(self, name: str):
         return self.world.add_phone(name)
 
@@ -185,14 +199,23 @@ class SerialBench(Bench):
             pytest.skip(f"waiting {seconds:g} s of real time is too long for the hardware bench")
         time.sleep(seconds)
 
-    def power_cycle(self, tok: BenchToken) -> None:
+    def _switch(self, tok: BenchToken, state: str) -> None:
         cmd = os.environ.get(POWER_SWITCH_ENV)
         if not cmd:
-            super().power_cycle(tok)
-        os.system(f"{cmd} off {tok.port}")  # noqa: S605 (operator-configured command)
+            pytest.skip(f"no power switch configured (set {POWER_SWITCH_ENV})")
+        subprocess.run([*shlex.split(cmd), state, tok.port], check=True, timeout=30)
+
+    def power_off(self, tok: BenchToken) -> None:
+        self._switch(tok, "off")
+
+    def power_on(self, tok: BenchToken) -> None:
+        self._switch(tok, "on")
+        time.sleep(3)  # USB enumeration
+
+    def power_cycle(self, tok: BenchToken) -> None:
+        self.power_off(tok)
         time.sleep(1)
-        os.system(f"{cmd} on {tok.port}")  # noqa: S605
-        time.sleep(3)
+        self.power_on(tok)
 
     def close(self) -> None:
         self.server.close()

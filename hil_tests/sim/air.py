@@ -154,6 +154,7 @@ class Air:
         self._joined = threading.Condition()
         self._thread = threading.Thread(target=self.loop.run_forever, name="air", daemon=True)
         self._realtime: asyncio.Task | None = None
+        self._advancing: asyncio.Lock | None = None
 
     # ------------------------------------------------------------ life
     def start(self) -> Air:
@@ -315,6 +316,12 @@ class Air:
 
     async def advance_to(self, t_end: float) -> float:
         """Event by event up to t_end: hear what is in the air, move people, wake tokens."""
+        if self._advancing is None:
+            self._advancing = asyncio.Lock()
+        async with self._advancing:  # one driver at a time (a test thread and the real-time task)
+            return await self._advance_to(t_end)
+
+    async def _advance_to(self, t_end: float) -> float:
         while True:
             await self._wake_due()
             if self.now >= t_end:
