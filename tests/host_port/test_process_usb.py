@@ -149,3 +149,30 @@ def test_keys_never_reach_the_log_or_the_answers(spawn_token):
     for key in (k_mac, k_tuples):
         for form in (key.hex(), key.hex().upper(), base64.b64encode(key).decode(), repr(key)):
             assert form not in text
+
+
+def test_clock_offset_shows_in_the_first_correction(spawn_token):
+    token = spawn_token("--serial", "RT-00000012", "--clock-offset", "3600")
+    with UsbKiosk(token.pty) as kiosk:
+        answer = kiosk.json(frame.SET_TIME, {"ntp": ntp_now()})
+    assert -3610 <= answer["correction"] <= -3590, answer
+
+
+def test_line_noise_never_kills_the_token(spawn_token):
+    import random
+
+    token = spawn_token("--serial", "RT-00000013")
+    rng = random.Random(4)
+    with UsbKiosk(token.pty) as kiosk:
+        for _ in range(20):
+            noise = bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 3000)))
+            if rng.random() < 0.5:  # noise that looks like the start of frames
+                noise = noise.replace(noise[:2], b"RT\x01")
+            kiosk.send(noise)
+        time.sleep(2.1)  # any half frame left by the noise goes stale
+        kiosk.port.reset_input_buffer()  # error frames answered to the noise
+        kiosk.decoder = frame.Decoder()
+        info = kiosk.info()
+    assert info["serial"] == "RT-00000013"
+    assert info["link"]["garbage"] + info["link"]["bad_frames"] > 0
+    assert token.proc.poll() is None

@@ -109,11 +109,17 @@ class _Link:
     def __init__(self, server: GattSyncServer, connection):
         self.server = server
         self.connection = connection
-        self.session = server.new_session()
+        self.session = None  # made on the first write: the core may not run yet at connection
         self.queue = asyncio.Queue()
         self.task = asyncio.get_running_loop().create_task(self._send_loop())
 
     def feed(self, data: bytes) -> None:
+        if self.session is None:
+            try:
+                self.session = self.server.new_session()
+            except RuntimeError as exc:
+                log.warning("BLE write of %d bytes dropped: %s", len(data), exc)
+                return
         reply = self.session.feed(data)
         if reply:
             for piece in pieces(reply, self.connection.att_mtu):
