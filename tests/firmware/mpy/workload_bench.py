@@ -131,4 +131,5 @@ def main():
     print("RESULT " + json.dumps(out))
 
 
-main()
+if __name__ == "__main__":
+    main()
