@@ -27,3 +27,31 @@ def test_invalid_file_is_listed(tmp_path):
     assert r.returncode == 1
     assert "FAIL pkg/bad.py [armv7emsp]" in r.stderr and "FAIL pkg/bad.py [xtensawin]" in r.stderr
     assert "ok.py" not in r.stderr
+
+
+FLASH = TOOL.parent / "flash.py"
+
+
+def test_flash_nrf52_copies_core_and_port(tmp_path):
+    drive = tmp_path / "CIRCUITPY"
+    drive.mkdir()
+    r = subprocess.run([sys.executable, str(FLASH), "nrf52", "--drive", str(drive)], capture_output=True, text=True)
+    assert r.returncode == 2 and "boot_out.txt" in r.stderr  # not a CircuitPython drive: refused
+    (drive / "boot_out.txt").write_text("Adafruit CircuitPython 9.2.1\n")
+    r = subprocess.run([sys.executable, str(FLASH), "nrf52", "--drive", str(drive)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    root = TOOL.parents[1] / "firmware"
+    for src in (root / "robert_token").glob("*.py"):
+        assert (drive / "robert_token" / src.name).read_bytes() == src.read_bytes()
+    for name in ("code.py", "boot.py", "port.py"):
+        assert (drive / name).read_bytes() == (root / "ports" / "nrf52" / name).read_bytes()
+
+
+def test_flash_esp32_dry_run_prints_mpremote_commands():
+    r = subprocess.run([sys.executable, str(FLASH), "esp32", "--port", "/dev/ttyUSB9", "--dry-run"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0
+    lines = r.stdout.splitlines()
+    assert lines[0] == "mpremote connect /dev/ttyUSB9 fs mkdir :robert_token"
+    assert "robert_token/frame.py" in lines[1] and lines[1].endswith(":robert_token/")
+    assert "ports/esp32/main.py" in lines[2]
