@@ -52,3 +52,29 @@ def test_an_air_that_is_not_listening_is_a_clear_error(tmp_path):
     assert result.returncode == 2
     assert "cannot start" in result.stderr and str(port) in result.stderr
     assert "READY" not in result.stdout
+
+
+def test_state_that_is_a_file_is_refused(tmp_path):
+    state = tmp_path / "flash"
+    state.write_bytes(b"not a folder")
+    result = run("--state", str(state))
+    assert result.returncode == 2
+    assert "is a file, not a folder" in result.stderr
+    assert state.read_bytes() == b"not a folder"
+
+
+def test_pty_link_over_a_regular_file_is_refused(tmp_path):
+    precious = tmp_path / "notes.txt"
+    precious.write_text("keep me")
+    result = run("--state", str(tmp_path / "flash"), "--pty-link", str(precious))
+    assert result.returncode == 2
+    assert "not a symlink" in result.stderr
+    assert precious.read_text() == "keep me"
+
+
+def test_two_tokens_on_one_flash_are_refused(spawn_token, tmp_path):
+    first = spawn_token("--serial", "RT-00000050")
+    result = run("--state", str(first.state), "--serial", "RT-00000051")
+    assert result.returncode == 2
+    assert "in use by another robert-token" in result.stderr
+    assert first.proc.poll() is None

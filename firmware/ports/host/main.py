@@ -68,14 +68,19 @@ def parser() -> argparse.ArgumentParser:
 
 
 async def _run(args) -> int:
-    token = HostToken(args.state, serial=args.serial, model=args.model, air=args.air,
-                      pty_link=args.pty_link, ble=args.ble, drift_ppm=args.drift_ppm,
-                      clock_offset=args.clock_offset, out=sys.stdout)
+    log = logging.getLogger("robert_token.host")
+    try:
+        token = HostToken(args.state, serial=args.serial, model=args.model, air=args.air,
+                          pty_link=args.pty_link, ble=args.ble, drift_ppm=args.drift_ppm,
+                          clock_offset=args.clock_offset, out=sys.stdout)
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        return 2
     loop = asyncio.get_running_loop()
     try:
         await token.start()
     except OSError as exc:
-        logging.getLogger("robert_token.host").error("cannot start: %s", exc)
+        log.error("cannot start: %s", exc)
         await token.close()
         return 2
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -107,6 +107,7 @@ class HostToken:
     # -- running --------------------------------------------------------------
     async def start(self) -> None:
         """Open the pty, join the air, bring BLE up; print PTY and READY."""
+        self.storage.lock()
         name = self.pty.open()
         self._say("PTY " + name)
         if self.air_address:

@@ -5,6 +5,7 @@ has called `flush()` and `sync()`, as on littlefs. Names are flat or
 slash-separated relative paths; anything that would leave the folder is refused.
 """
 
+import fcntl
 import os
 
 
@@ -41,8 +42,21 @@ class FolderStorage:
 
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
+        if os.path.exists(self.root) and not os.path.isdir(self.root):
+            raise StorageError("state %s is a file, not a folder" % self.root)
         os.makedirs(self.root, exist_ok=True)
         self._dirty_dirs = set()
+        self._lock_fd = None
+
+    def lock(self) -> None:
+        """Own the folder: one token per flash (a second process would corrupt it)."""
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StorageError("state %s is in use by another robert-token" % self.root) from None
+        self._lock_fd = fd
 
     def path(self, name: str) -> str:
         """The host path of a core file name, refusing names that escape the folder."""

@@ -39,6 +39,9 @@ class PtyLink:
         self._writing = False
 
     def open(self) -> str:
+        if self.link_path and os.path.lexists(self.link_path) and not os.path.islink(self.link_path):
+            raise FileExistsError("--pty-link %s exists and is not a symlink: not replaced"
+                                  % self.link_path)
         self.master, self.slave = os.openpty()
         tty.setraw(self.slave)
         attrs = termios.tcgetattr(self.slave)
@@ -112,8 +115,9 @@ class PtyLink:
             if fd is not None:
                 os.close(fd)
         self.master = self.slave = None
-        if self.link_path and os.path.islink(self.link_path):
-            os.remove(self.link_path)
+        if self.link_path and self.name and os.path.islink(self.link_path) \
+                and os.readlink(self.link_path) == self.name:
+            os.remove(self.link_path)  # ours only: another token may own it by now
 
 
 def _unread_bytes(fd: int) -> int:
