@@ -65,24 +65,24 @@ class ScanPlan:
 
 @dataclass(frozen=True)
 class AdvPlan:
-    """An advertiser sends one event every `interval_s` from `phase` (plus the 0-10 ms advDelay)."""
+    """An advertiser sends one event every `interval_s` plus BLE's random 0-10 ms advDelay.
+
+    The delays add up (about 5 ms an event), so by the time of a scan window
+    a minute later the advertiser's phase is as good as random: each window
+    draws it afresh. `phase` is when advertising started (no event before it).
+    """
 
     interval_s: float
     phase: float
 
     def events(self, rng: random.Random, a: float, b: float):
         """Times of the advertising events that fall in [a, b)."""
-        if self.interval_s <= 0 or b <= a:
+        if self.interval_s <= 0 or b <= max(a, self.phase):
             return
-        k = max(0, math.ceil((a - self.phase - ADV_DELAY_MAX_S) / self.interval_s))
-        while True:
-            t = self.phase + k * self.interval_s + rng.uniform(0.0, ADV_DELAY_MAX_S)
-            if t >= b:
-                if self.phase + k * self.interval_s >= b:
-                    return
-            elif t >= a:
-                yield t
-            k += 1
+        t = max(a, self.phase) + rng.uniform(0.0, self.interval_s)
+        while t < b:
+            yield t
+            t += self.interval_s + rng.uniform(0.0, ADV_DELAY_MAX_S)
 
 
 def first_heard(channel: Channel, rng: random.Random, adv: AdvPlan, a: float, b: float,
