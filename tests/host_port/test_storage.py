@@ -72,3 +72,31 @@ def test_wipe_empties_the_flash(tmp_path):
             f.write(b"x")
     flash.wipe()
     assert flash.listdir() == []
+
+
+def test_sync_makes_data_and_new_directory_entries_durable(tmp_path, monkeypatch):
+    """flush + sync reach fsync for the file and, for a new file, for its folder."""
+    import stat
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    flash = FolderStorage(str(tmp_path))
+    with flash.open("log_1.bin", "ab") as f:
+        f.write(b"x")
+        f.flush()
+        f.sync()
+    assert synced == ["file", "dir"]
+    synced.clear()
+    with flash.open("log_1.bin", "ab") as f:  # existing file: its entry is already durable
+        f.write(b"y")
+        f.sync()
+    assert synced == ["file"]
+    synced.clear()
+    flash.rename("log_1.bin", "log_2.bin")
+    assert synced == ["dir"]

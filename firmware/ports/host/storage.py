@@ -16,12 +16,16 @@ class StorageError(OSError):
 class FlashFile:
     """A file opened on the folder; `sync()` makes everything written so far durable."""
 
-    def __init__(self, raw):
+    def __init__(self, raw, new_in=None):
         self._raw = raw
+        self._new_in = new_in  # folder whose entry for this new file is not durable yet
 
     def sync(self) -> None:
         self._raw.flush()
         os.fsync(self._raw.fileno())
+        if self._new_in is not None:
+            FolderStorage._sync_dir(self._new_in)
+            self._new_in = None
 
     def __getattr__(self, name):
         return getattr(self._raw, name)
@@ -69,10 +73,13 @@ class FolderStorage:
 
     def open(self, name: str, mode: str = "rb") -> FlashFile:
         path = self.path(name)
+        new_in = None
         if any(c in mode for c in "wax+"):
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            self._dirty_dirs.add(os.path.dirname(path))
-        return FlashFile(open(path, mode))
+            if not os.path.exists(path):
+                new_in = os.path.dirname(path)
+                self._dirty_dirs.add(new_in)
+        return FlashFile(open(path, mode), new_in)
 
     def remove(self, name: str) -> None:
         path = self.path(name)
