@@ -1,0 +1,131 @@
+"""`robert-bench`: simulated tokens to poke by hand, and scenario files to play.
+
+    robert-bench sim --tokens 3 [--layout FILE] [--provision] [--speed X]
+    robert-bench run SCENARIO.json [--seed N] [--keep DIR]
+
+Exit codes: 0 fine, 1 a scenario expectation failed, 2 bad usage or scenario
+file, 3 the world could not start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from hil_tests.sim import runner
+from hil_tests.sim.scenario import ScenarioError, load
+from hil_tests.sim.world import World
+
+EXIT_FAILED, EXIT_USAGE, EXIT_WORLD = 1, 2, 3
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="robert-bench",
+                                description="The simulated ROBERT bench: server stub, virtual "
+                                            "radio and host-port tokens.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("sim", help="start N simulated tokens and print their ports")
+    s.add_argument("--tokens", type=int, default=2, metavar="N", help="how many tokens (1-20)")
+    s.add_argument("--layout", metavar="FILE",
+                   help="scenario file whose tokens, phones and moves place the world")
+    s.add_argument("--provision", action="store_true", help="provision every token first")
+    s.add_argument("--speed", type=float, default=1.0,
+                   help="virtual seconds per wall second (default 1: real time)")
+    s.add_argument("--folder", metavar="DIR", help="keep the world's files here (default: temp)")
+    r = sub.add_parser("run", help="play a scenario file in accelerated time")
+    r.add_argument("scenario", metavar="SCENARIO.json")
+    r.add_argument("--seed", type=int, help="override the scenario's seed")
+    r.add_argument("--keep", metavar="DIR", help="keep the world's files (logs, db) here")
+    return p
+
+
+def _folder(path: str | None) -> Path:
+    return Path(path) if path else Path(tempfile.mkdtemp(prefix="robert-bench-"))
+
+
+def cmd_sim(args) -> int:
+    if not 1 <= args.tokens <= 20:
+        print("robert-bench: --tokens must be within 1..20", file=sys.stderr)
+        return EXIT_USAGE
+    if args.speed <= 0 or args.speed > 10_000:
+        print("robert-bench: --speed must be within 0..10000", file=sys.stderr)
+        return EXIT_USAGE
+    sc = None
+    if args.layout:
+        try:
+            sc = load(args.layout)
+        except ScenarioError as exc:
+            print(f"robert-bench: {args.layout}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    folder = _folder(args.folder)
+    try:
+        world = World(folder, seed=sc.seed if sc else 0).start()
+    except (RuntimeError, OSError) as exc:
+        print(f"robert-bench: cannot start the world: {exc}", file=sys.stderr)
+        return EXIT_WORLD
+    try:
+        if sc is not None:
+            runner.populate(world, sc)
+        for i in range(args.tokens - len(world.tokens)):
+            name = f"T{i + 1}"
+            world.add_token(name)
+            world.place(name, (float(i), 0.0))
+        for name, tok in world.tokens.items():
+            if args.provision:
+                world.provision(name)
+            print(f"{name}  {tok.serial}  {tok.pty}", flush=True)
+        print(f"server {world.server.url}  (files in {folder})", flush=True)
+        print("Poke a token with e.g.: robert-kiosk info --port "
+              f"{next(iter(world.tokens.values())).pty}. Ctrl-C stops.", flush=True)
+        world.air.run_realtime(args.speed)
+        while True:
+            time.sleep(1.0)
+            if args.speed != 1.0:
+                world.sync_server_clock()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        world.close()
+
+
+def cmd_run(args) -> int:
+    try:
+        sc = load(args.scenario)
+    except ScenarioError as exc:
+        print(f"robert-bench: {args.scenario}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.seed is not None:
+        sc.seed = args.seed
+    folder = _folder(args.keep)
+    try:
+        world = World(folder, seed=sc.seed).start()
+    except (RuntimeError, OSError) as exc:
+        print(f"robert-bench: cannot start the world: {exc}", file=sys.stderr)
+        return EXIT_WORLD
+    wall = time.monotonic()
+    try:
+        outcomes = runner.play(world, sc)
+    except (RuntimeError, OSError, TimeoutError) as exc:
+        print(f"robert-bench: the scenario stopped: {exc}", file=sys.stderr)
+        return EXIT_WORLD
+    finally:
+        world.close()
+    failed = [o for o in outcomes if not o.ok]
+    print(f"{len(outcomes) - len(failed)}/{len(outcomes)} steps ok; {runner.clock(sc.end)} of "
+          f"virtual time in {time.monotonic() - wall:.1f} s")
+    return EXIT_FAILED if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return cmd_sim(args) if args.cmd == "sim" else cmd_run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
