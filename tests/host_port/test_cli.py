@@ -78,3 +78,14 @@ def test_two_tokens_on_one_flash_are_refused(spawn_token, tmp_path):
     assert result.returncode == 2
     assert "in use by another robert-token" in result.stderr
     assert first.proc.poll() is None
+
+
+@pytest.mark.parametrize("spec", ["tcp-client:127.0.0.1:{port}", "no-such-transport:x"])
+def test_a_ble_transport_that_cannot_open_is_a_clear_error(tmp_path, spec):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = run("--state", str(tmp_path / "flash"), "--ble", spec.format(port=port))
+    assert result.returncode == 2
+    assert "cannot open the BLE transport" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -142,11 +142,24 @@ async def advertise(device: Device, name: str) -> None:
         auto_restart=True, advertising_interval_min=100, advertising_interval_max=100)
 
 
-async def open_device(spec: str, name: str, address: Address):
+class BleUnavailable(OSError):
+    """The HCI transport given with --ble cannot be opened or does not answer."""
+
+
+async def open_device(spec: str, name: str, address: Address, timeout: float = 10.0):
     """A powered-on Bumble device on the HCI transport `spec`; returns (device, transport)."""
-    transport = await open_transport(spec)
+    try:
+        transport = await asyncio.wait_for(open_transport(spec), timeout)
+    except Exception as exc:  # Bumble raises many types for a missing controller
+        raise BleUnavailable("cannot open the BLE transport %r (%s: %s)"
+                             % (spec, type(exc).__name__, exc)) from None
     device = Device.with_hci(name, address, transport.source, transport.sink)
-    await device.power_on()
+    try:
+        await asyncio.wait_for(device.power_on(), timeout)
+    except Exception as exc:
+        await transport.close()
+        raise BleUnavailable("the controller on %r did not power on (%s)"
+                             % (spec, type(exc).__name__)) from None
     return device, transport
 
 
