@@ -87,6 +87,7 @@ class Session:
                 out.extend(frame.encode(frame.ERROR_TYPE, 0, payload))
                 continue
             out.extend(self.handle(ftype, seq, payload))
+            self.token.sync_activity()
         link = self.token.link
         link["garbage"] += d.garbage - self._seen[0]
         link["bad_frames"] += d.bad_frames - self._seen[1]

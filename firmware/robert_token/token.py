@@ -21,6 +21,7 @@ RISK_FILE = "risk.json"
 STAGE_FILE = "bundle.stage"
 HELLO_VERSION = 0
 MAX_SLEEP_MS = 60000
+BUSY_MS = 3000
 
 NOT_PROVISIONED = "not_provisioned"
 CLOCK_UNSET = "clock_unset"
@@ -62,7 +63,7 @@ class Token:
         self._hello_at = None  # elapsed ms of the last HELLO build
         self._day = None
         self._led = None
-        self.busy = False
+        self.busy_until = None  # elapsed ms until which the LED shows a sync in progress
 
     def __repr__(self):
         return "Token(state=%s, <keys hidden>)" % self.state()
@@ -80,11 +81,16 @@ class Token:
         return OK
 
     def led_pattern(self, state):
-        if self.busy:
+        if self.busy_until is not None and self.clock.elapsed_ms() < self.busy_until:
             return "busy"
         if state == OK and self.risk.get("level") == 4:
             return "at_risk"
         return state
+
+    def sync_activity(self):
+        """A sync frame was handled: show `busy` for a few seconds."""
+        self.busy_until = self.clock.elapsed_ms() + BUSY_MS
+        self._show("busy")
 
     def _show(self, pattern):
         if pattern != self._led:
@@ -100,6 +106,7 @@ class Token:
         st = self.state(now)
         self._show(self.led_pattern(st))
         self.log.due(elapsed, now)
+        busy_left = 0 if self.busy_until is None else self.busy_until - elapsed
         if st != OK:
             self._stop_advertising()
             if now is None:
@@ -107,7 +114,7 @@ class Token:
             else:
                 self._start_scanning()
                 self._daily(now)
-            return MAX_SLEEP_MS
+            return max(10, min(MAX_SLEEP_MS, busy_left)) if busy_left > 0 else MAX_SLEEP_MS
         epoch = epoch_of(now)
         if epoch != self.epoch:
             self.ebid, self.ecc = self.tuples.find(epoch)
@@ -121,6 +128,8 @@ class Token:
         self._start_scanning()
         self._daily(now)
         waits = [epoch_start(epoch + 1) * 1000 - now_ms, self._hello_at + rebuild_ms - elapsed, MAX_SLEEP_MS]
+        if busy_left > 0:
+            waits.append(busy_left)
         flush_at = self.log.flush_at(elapsed, now_ms)
         if flush_at is not None:
             waits.append(flush_at)

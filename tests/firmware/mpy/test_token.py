@@ -23,6 +23,8 @@ def test_silent_until_provisioned_and_clock_set():
     from tokenkit import Kiosk, provision_payload
 
     Kiosk(Session(t)).call(frame.PROVISION, provision_payload())
+    eq(port.led.pattern, "busy")
+    port.clock.advance(t.tick())
     t.tick()
     eq((port.radio.adv, port.radio.scan_cfg, port.led.pattern), (None, None, "clock_unset"))
 
@@ -71,7 +73,9 @@ def test_stops_when_tuples_run_out_and_shows_risk():
     t.tick()
     ok(port.radio.adv is not None, "advertising")
     k.call(frame.STORE_STATUS, b'{"riskLevel": 4, "lastContactDate": null, "lastRiskScoringDate": null}')
-    t.tick()
+    eq(port.led.pattern, "busy")  # a sync frame was just handled
+    port.clock.advance(t.tick())
+    port.clock.advance(t.tick())
     eq(port.led.pattern, "at_risk")
     port.clock.advance(901 * 1000)
     t.tick()

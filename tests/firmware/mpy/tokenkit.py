@@ -69,4 +69,5 @@ def ready_token(port=None, count=12, now=NOW):
     blob = seal(K_TUPLES, b"0123456789ab", bundle_json(make_tuples(epoch_of(now), count)))
     status, body = write_bundle(kiosk, blob)
     eq(status, 0, "commit %s" % body)
+    token.busy_until = None  # the kiosk is gone: no "busy" LED left over
     return port, token, kiosk
