@@ -136,6 +136,14 @@ def test_drift_scales_the_wake(air, spawn_token, tmp_path):
     assert d_slow == pytest.approx(d_exact / (1 - 500e-6), rel=1e-6)
 
 
+def test_time_going_back_is_ignored(air, spawn_token):
+    token = spawn_token("--serial", "RT-00000037", "--air", f"127.0.0.1:{air.port}")
+    link = air.wait_join()
+    assert link.time(T0 + 1000) >= T0 + 1000
+    assert link.time(T0) >= T0 + 1000, "the clock never runs backwards"
+    assert "time went back" in token.log()
+
+
 def test_air_going_away_stops_the_token(air, spawn_token):
     token = spawn_token("--serial", "RT-00000035", "--air", f"127.0.0.1:{air.port}")
     air.wait_join().time(T0)

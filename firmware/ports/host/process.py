@@ -92,11 +92,14 @@ class HostToken:
 
     # -- the air ------------------------------------------------------------
     def _on_time(self, t: float) -> float:
+        if self.clock.t is not None and t < self.clock.t:
+            log.warning("the air's time went back from %.3f to %.3f: kept %.3f",
+                        self.clock.t, t, self.clock.t)
         self.clock.advance(t)
         if self.token is None:
             self._start_core()
         ms = self.token.tick()
-        return t + self.clock.seconds_for(max(0, ms))
+        return self.clock.t + self.clock.seconds_for(max(0, ms))
 
     def _on_rx(self, t: float, addr: bytes, data: bytes, rssi: int) -> None:
         self.clock.advance(t)
