@@ -1,4 +1,9 @@
-"""The BLE GATT sync service on ESP32: frames in by write-without-response, out by notify."""
+"""The BLE GATT sync service on ESP32: frames in by write-without-response, out by notify.
+
+One advertising set: the kiosk connects in sync mode (BOOT button pressed
+while running), when the token advertises connectably with the sync service
+UUID for `SYNC_WINDOW_MS` instead of its HELLO.
+"""
 
 import bluetooth
 from micropython import const
@@ -13,6 +18,8 @@ _FLAG_NOTIFY = const(0x0010)
 SERVICE = bluetooth.UUID("6e0a0001-8b53-4d4a-9f6c-524f42455254")
 RX = bluetooth.UUID("6e0a0002-8b53-4d4a-9f6c-524f42455254")
 TX = bluetooth.UUID("6e0a0003-8b53-4d4a-9f6c-524f42455254")
+SYNC_WINDOW_MS = const(120000)
+_SERVICE_LE = bytes(reversed(bytes.fromhex("6e0a00018b534d4a9f6c524f42455254")))
 
 
 class GattSync:
@@ -42,6 +49,13 @@ class GattSync:
             self.inbox.append(bytes(self.ble.gatts_read(self.rx)))
         elif event == _IRQ_MTU_EXCHANGED:
             self.mtu = data[1]
+
+    def start_sync_mode(self, name):
+        """Advertise connectably with the sync service UUID and the serial as name."""
+        adv = b"\x02\x01\x06" + bytes((17, 0x07)) + _SERVICE_LE
+        resp = bytes((len(name) + 1, 0x09)) + name.encode()
+        self.ble.gap_advertise(None)
+        self.ble.gap_advertise(100000, adv_data=adv, resp_data=resp, connectable=True)
 
     def service(self):
         """Feed queued writes to the session and notify the answers (main loop)."""

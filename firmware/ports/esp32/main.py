@@ -11,7 +11,7 @@ import time
 import bluetooth
 import machine
 import micropython
-from gatt import GattSync
+from gatt import SYNC_WINDOW_MS, GattSync
 from port import Esp32Port
 from robert_token.sync import Session
 from robert_token.token import Token
@@ -20,7 +20,8 @@ IDLE_MS = 50
 
 
 def main():
-    if machine.Pin(0, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0:
+    boot = machine.Pin(0, machine.Pin.IN, machine.Pin.PULL_UP)
+    if boot.value() == 0:
         print("BOOT held: token not started")
         return
     ble = bluetooth.BLE()
@@ -40,6 +41,7 @@ def main():
     micropython.kbd_intr(-1)
     out = sys.stdout.buffer
     due = time.ticks_ms()
+    sync_until = None
     while True:
         got = bytearray()
         while len(got) < 256 and poll.poll(0):
@@ -51,9 +53,22 @@ def main():
             addr, data, rssi, ticks = port.radio.queue.pop(0)
             token.on_advert(addr, data, rssi, ticks)
         gatt.service()
-        port.radio.service()
-        if time.ticks_diff(time.ticks_ms(), due) >= 0:
-            due = time.ticks_add(time.ticks_ms(), token.tick())
+        now = time.ticks_ms()
+        if boot.value() == 0 and sync_until is None:
+            gatt.start_sync_mode(token.info()["serial"] or "RT-TOKEN")
+            sync_until = time.ticks_add(now, SYNC_WINDOW_MS)
+        if sync_until is not None:
+            if gatt.conn is not None:
+                sync_until = time.ticks_add(now, SYNC_WINDOW_MS)
+            elif time.ticks_diff(now, sync_until) >= 0:
+                sync_until = None
+                token.epoch = None  # back to HELLOs: re-advertise now
+                port.radio._addr = None
+                due = now
+        else:
+            port.radio.service()
+            if time.ticks_diff(now, due) >= 0:
+                due = time.ticks_add(now, token.tick())
         port.led.update()
         time.sleep_ms(IDLE_MS)
 
