@@ -100,3 +100,13 @@ def test_sync_makes_data_and_new_directory_entries_durable(tmp_path, monkeypatch
     synced.clear()
     flash.rename("log_1.bin", "log_2.bin")
     assert synced == ["dir"]
+
+
+def test_one_owner_at_a_time(tmp_path):
+    first, second = FolderStorage(str(tmp_path)), FolderStorage(str(tmp_path))
+    first.lock()
+    with pytest.raises(StorageError, match="in use by another robert-token"):
+        second.lock()
+    first.unlock()
+    second.lock()
+    second.unlock()

@@ -177,6 +177,7 @@ class HostToken:
             self._stopping.set()
 
     async def close(self) -> None:
+        self.storage.unlock()
         self.pty.close()
         if self.air is not None:
             await self.air.close()

@@ -62,6 +62,11 @@ class FolderStorage:
             raise StorageError("state %s is in use by another robert-token" % self.root) from None
         self._lock_fd = fd
 
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor drops the flock
+            self._lock_fd = None
+
     def path(self, name: str) -> str:
         """The host path of a core file name, refusing names that escape the folder."""
         if not name or name.startswith("/") or "\\" in name or "\x00" in name:
