@@ -125,6 +125,21 @@ def test_factory_reset_needs_arm_and_exact_nonce():
     eq(k.call(frame.PROVISION, provision_payload())[0], 0)
 
 
+def test_keys_never_leave_the_token():
+    port, token, k = ready_token()
+    hexes = ["".join("%02x" % b for b in key) for key in (K_MAC, K_TUPLES)]
+    texts = [repr(token), repr(token.keys), json.dumps(token.info())]
+    for command, payload in ((frame.PROVISION, provision_payload()), (frame.SET_TIME, b"{}"),
+                             (frame.BUNDLE_COMMIT, b"12345678"), (frame.HISTORY_READ, b"x"),
+                             (frame.AUTH_REQUEST, b'{"kind": 5}'), (frame.INFO, b"")):
+        status, body = k.call(command, payload)
+        texts.append(body.decode())
+        ok(K_MAC not in body and K_TUPLES not in body, "raw key in an answer")
+    for text in texts:
+        for h in hexes:
+            ok(h not in text, "a key in %r" % text[:60])
+
+
 def test_garbage_and_bad_frames_answered_without_state_change():
     port, token, k = ready_token()
     before = k.json(frame.INFO)
