@@ -133,3 +133,34 @@ def test_robert_token_process_over_ble(spawn_token):
         await transport.close()
 
     asyncio.run(run())
+
+
+def test_ble_under_the_air_waits_for_the_first_time(spawn_token):
+    """With --air the core starts on the air's first `time`; BLE serves it from then on."""
+    from .air_server import TinyAir
+
+    air = TinyAir().start()
+
+    async def run() -> None:
+        link = LocalLink()
+        port, transport = await controller_on_tcp(link)
+        kiosk = await kiosk_device(link)
+        loop = asyncio.get_running_loop()
+        token = await loop.run_in_executor(
+            None, spawn_token, "--serial", "RT-00000024", "--ble",
+            f"tcp-client:127.0.0.1:{port}", "--air", f"127.0.0.1:{air.port}")
+        air_link = await loop.run_in_executor(None, air.wait_join)
+        session = await KioskSession.connect(kiosk, ble.address_for("RT-00000024"))
+        await session.send(frame.encode(frame.INFO, 1))
+        await asyncio.sleep(0.3)
+        assert not session.received, "no core yet: nothing answers"
+        await loop.run_in_executor(None, air_link.time, 3976214400.0)
+        info, _, _ = await info_over(session, 2)
+        assert info["serial"] == "RT-00000024"
+        assert "BLE write of 12 bytes dropped" in token.log()  # written before INFO 2 was served
+        await transport.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        air.stop()
