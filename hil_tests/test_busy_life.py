@@ -106,6 +106,7 @@ def test_two_busy_days(bench):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # about 4 minutes on an idle 2-core machine
 @pytest.mark.sim_only
 def test_fifteen_busy_days(bench):
     (tok,) = bench.tokens(1)
