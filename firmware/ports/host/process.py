@@ -35,6 +35,19 @@ def _host_core_class():
     return HostCore
 
 
+class _RunsDueWork:
+    """A sync session whose traffic is followed by the core's due work (see `_after_sync`)."""
+
+    def __init__(self, session, after):
+        self.session = session
+        self._after = after
+
+    def feed(self, data: bytes) -> bytes:
+        reply = self.session.feed(data)
+        self._after()
+        return reply
+
+
 class HostToken:
     """Builds the port from the options and runs the token until stopped."""
 
@@ -72,7 +85,7 @@ class HostToken:
 
         if self.token is None:
             raise RuntimeError("the token core has not started yet")
-        return Session(self.token)
+        return _RunsDueWork(Session(self.token), self._after_sync)
 
     def _on_usb(self, data: bytes) -> bytes:
         try:
