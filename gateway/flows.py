@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING
 from robert_token import frame
 
 from gateway import report_queue as rq
-from gateway.errors import KioskError, ServerError, ServerUnreachable, TokenError, UsageError
+from gateway.errors import (
+    KioskError,
+    LinkLost,
+    ServerError,
+    ServerUnreachable,
+    TokenError,
+    UsageError,
+)
 from gateway.history import count_hellos, to_report_contacts
 from gateway.robert_api import InDoubt, RobertApi, clock_ntp
 
@@ -282,11 +289,40 @@ def report_window_start(onset: date | None, test_date: date | None, today: date)
     return max(day - timedelta(days=before), today - timedelta(days=RETENTION_DAYS))
 
 
+# History reads cut by a lost link, kept in memory only (never on disk) so that the same
+# report retried in this process (the web page) resumes at the offset: (serial, code) -> session.
+_PARTIAL_READS: dict[tuple, dict] = {}
+_MAX_PARTIAL_READS = 4
+
+
 async def read_whole_history(client: TokenClient, start_ntp: int, end_ntp: int,
-                             progress: Progress) -> tuple[dict, bytes]:
+                             progress: Progress, key: tuple | None = None
+                             ) -> tuple[dict, bytes]:
+    """Read the window; after a lost link, the same `key` resumes where the last read stopped."""
+    def bar(done: int, total: int) -> None:
+        progress("history", done, total)
+
+    session = _PARTIAL_READS.pop(key, None) if key else None
+    if session is not None and session.get("window") == (start_ntp, end_ntp):
+        try:
+            return session, await _read_or_keep(client, session, key, bar)
+        except TokenError as exc:
+            if exc.status != frame.BAD_STATE:  # BAD_STATE: the token restarted, session gone
+                raise
     session = await client.open_history(start_ntp, end_ntp)
-    data = await client.read_history(session, progress=lambda d, t: progress("history", d, t))
-    return session, data
+    session["window"] = (start_ntp, end_ntp)
+    return session, await _read_or_keep(client, session, key, bar)
+
+
+async def _read_or_keep(client: TokenClient, session: dict, key: tuple | None, bar) -> bytes:
+    try:
+        return await client.read_history(session, progress=bar)
+    except LinkLost:
+        if key:
+            while len(_PARTIAL_READS) >= _MAX_PARTIAL_READS:
+                _PARTIAL_READS.pop(next(iter(_PARTIAL_READS)))
+            _PARTIAL_READS[key] = session
+        raise
 
 
 async def report_flow(client: TokenClient, api: RobertApi, code: str, *,
@@ -305,11 +341,19 @@ async def report_flow(client: TokenClient, api: RobertApi, code: str, *,
     for entry_id, entry in queue.entries():  # the same report typed again: deliver that one
         if entry.get("code") == code and entry.get("serial") == info.get("serial"):
             return await deliver(client, api, queue, entry_id, entry, None, progress)
-    end_ntp = clock_ntp(await api.clock())
-    start_day = report_window_start(onset, test_date, ntp_to_datetime(end_ntp).date())
+    key = (info.get("serial"), code)
+    server_now = clock_ntp(await api.clock())
+    # Everything heard until now, by either clock (the token's may run a little ahead): the
+    # window's end is fixed so that the same window can be reopened later for the ACK.
+    token_now = _ntp_or_none((info.get("clock") or {}).get("ntp")) or 0
+    end_ntp = max(server_now, token_now) + 1
+    start_day = report_window_start(onset, test_date, ntp_to_datetime(server_now).date())
     start_ntp = date_to_ntp(start_day)
+    partial = _PARTIAL_READS.get(key)
+    if partial and partial["window"][0] == start_ntp:
+        end_ntp = partial["window"][1]  # same report, resumed: same window as the cut read
     progress("history", 0, 1)
-    session, stream = await read_whole_history(client, start_ntp, end_ntp, progress)
+    session, stream = await read_whole_history(client, start_ntp, end_ntp, progress, key)
     contacts = to_report_contacts(stream)
     del stream
     entry = {"serial": info.get("serial"), "code": code, "contacts": contacts,

@@ -225,7 +225,7 @@ def test_token_power_cut_mid_report_then_retry_succeeds(seeded_token, server, tm
                                            queue=queue, progress=progress)
 
     with pytest.raises(LinkLost) as err:
-        run(with_client(seeded_token.pty, lambda c: go(c, cut)))
+        run(with_client(seeded_token.pty, lambda c: go(c, cut), timeout=0.5))
     assert "nothing was erased" in err.value.message and len(queue) == 0
     seeded_token.start()  # powered on again: same flash, new pty
     result = run(with_client(seeded_token.pty, go))
@@ -294,3 +294,32 @@ def test_cli_report_then_retry_from_the_queue(seeded_token, server, tmp_path):
                           server.url, "--queue", queue], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0 and "No report waiting" in out.stdout
+
+
+def test_report_cut_by_a_pulled_cable_resumes_at_the_offset(seeded_token, server, tmp_path):
+    queue = ReportQueue(tmp_path / "queue")
+    code = server.new_code()
+    links = []
+
+    def pull(stage, done, total):
+        if stage == "history" and 0 < done < total:
+            links[0]._port.close()  # kiosk side: the cable is pulled
+
+    async def go(progress):
+        link = SerialLink.open(seeded_token.pty)
+        links.insert(0, link)
+        try:
+            async with api_of(server) as api:
+                return await flows.report_flow(TokenClient(link), api, code, onset=date.today(),
+                                               consent=True, queue=queue, progress=progress)
+        finally:
+            await link.close()
+
+    with pytest.raises(LinkLost):
+        run(go(pull))
+    assert len(queue) == 0
+    seen = []
+    result = run(go(lambda stage, done, total: seen.append((stage, done))))
+    assert result.delivered and result.acknowledged and result.hellos == 600
+    history = [done for stage, done in seen if stage == "history" and done > 0]
+    assert history[0] == 2 * 2047  # the first read of the retry starts after the cut chunk

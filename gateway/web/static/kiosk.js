@@ -99,10 +99,10 @@ function renderToken() {
   $("btn-retire").disabled = busy || !provisioned;
 }
 
-function showMessage(text, isError) {
+function showMessage(text, isError, neutral) {
   const m = $("message");
   m.textContent = text;
-  m.className = "message" + (isError ? " error" : "");
+  m.className = "message" + (isError ? " error" : neutral ? " neutral" : "");
   m.hidden = !text;
 }
 
@@ -183,7 +183,8 @@ async function runJob(path, body) {
   }
   state.job = null;
   showProgress(null);
-  if (job.state === "done") showMessage(DONE_TEXT[job.kind](job.result), false);
+  // A status result is news, good or bad: the headline's colour says which, not the message's.
+  if (job.state === "done") showMessage(DONE_TEXT[job.kind](job.result), false, job.kind === "status");
   else showMessage(job.error, true);
   const t = current();
   if (job.result && job.result.token && t) t.view = job.result.token;
