@@ -94,6 +94,12 @@ def test_cli_errors_are_one_line(tmp_path):
     assert "key-encryption key" in out.stderr and "Traceback" not in out.stderr
     out = subprocess.run([ROBERT_SERVER, "--port", "1"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "--db" in out.stderr
+    with ServerProcess(tmp_path / "other.db") as server:               # its port is taken
+        port = server.url.rsplit(":", 1)[1]
+        out = subprocess.run([ROBERT_SERVER, "--db", str(tmp_path / "third.db"), "--port", port],
+                             capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_dev_admin_clock_captcha_and_quiet_logs(tmp_path):
