@@ -59,7 +59,7 @@ async def _provision_timed(pty: str, server_url: str, server_key, days: int) -> 
 
 
 def _page_headline_ms(kiosk_url: str) -> list[float]:
-    from conftest import CHROMIUM, CHROMIUM_ARGS
+    from kiosk_page_live import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
 
     times = []
@@ -77,8 +77,8 @@ def _page_headline_ms(kiosk_url: str) -> list[float]:
 
 
 def run() -> list[Table]:
-    from conftest import CHROMIUM, KioskProcess
     from kiosk_live import ServerProcess, TokenProcess
+    from kiosk_page_live import CHROMIUM, KioskProcess
 
     from provisioning.keys import load_server_key
 

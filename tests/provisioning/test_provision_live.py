@@ -7,9 +7,9 @@ import json
 import subprocess
 
 import pytest
-from conftest import live, token_info
 from kiosk_live import BIN
 from PIL import Image
+from station_live import live, token_info
 
 from provisioning import cli
 

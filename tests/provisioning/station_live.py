@@ -1,0 +1,75 @@
+"""Live parts of the provisioning tests: a real `robert-server`, real host-port tokens (the kiosk
+tests' process helpers), and INFO read back with the kiosk's own client."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
+
+from kiosk_live import ServerProcess, TokenProcess  # noqa: E402
+
+
+def live_parts_present() -> bool:
+    """The token core and the console scripts are needed for the live tests."""
+    try:
+        import robert_token.frame  # noqa: F401
+        import robert_token.sync  # noqa: F401
+
+        import robert.crypto  # noqa: F401
+    except ImportError:
+        return False
+    bin_dir = Path(sys.executable).parent
+    return all((bin_dir / s).exists() or shutil.which(s)
+               for s in ("robert-server", "robert-token", "robert-provision"))
+
+
+live = pytest.mark.skipif(not live_parts_present(),
+                          reason="the token core, robert.crypto or the server stub is not there yet")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = ServerProcess(tmp_path_factory.mktemp("server")).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def server_key(server) -> str:
+    return server.public_key()
+
+
+@pytest.fixture
+def make_token(tmp_path):
+    """Start host-port tokens on demand; all are stopped at the end of the test."""
+    started: list[TokenProcess] = []
+
+    def start(name: str = "tok", serial: str = "RT-00000000") -> TokenProcess:
+        token = TokenProcess(tmp_path / name, serial).start()
+        started.append(token)
+        return token
+
+    yield start
+    for token in started:
+        token.stop()
+
+
+def token_info(pty: str) -> dict:
+    """INFO read straight from the token with the kiosk's own client."""
+    from gateway.connect import open_link
+    from gateway.token_client import TokenClient
+
+    async def read() -> dict:
+        link = await open_link(pty)
+        try:
+            return await TokenClient(link).info()
+        finally:
+            await link.close()
+
+    return asyncio.run(read())
