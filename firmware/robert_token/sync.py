@@ -154,9 +154,15 @@ class Session:
         now = self._now()
         epoch = epoch_of(now)
         found = self.token.tuples.find(epoch)
-        if found is None:
-            raise Refused(frame.NO_TUPLE, "no tuple for the current epoch %d: sync needed" % epoch)
-        ebid = found[0]
+        if found is not None:
+            ebid = found[0]
+        else:
+            # tuples ran out: the latest past EBID with its own epochId still authenticates,
+            # and the status answer brings a new bundle
+            latest = self.token.tuples.latest(epoch)
+            if latest is None:
+                raise Refused(frame.NO_TUPLE, "no tuple for epoch %d or before: provision again" % epoch)
+            epoch, ebid = latest[0], latest[1]
         mac = auth_mac(self.token.keys.mac_key(), prefix, ebid, epoch, now)
         return _dumps({"ebid": _b64(ebid), "epochId": epoch, "time": _b64(struct.pack(">I", now)),
                        "mac": _b64(mac)})

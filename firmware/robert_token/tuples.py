@@ -158,6 +158,15 @@ class TupleStore:
                 return self._cache[1], self._cache[2]
         return None
 
+    def latest(self, epoch_id):
+        """(epoch, ebid, ecc) of the latest tuple at or before `epoch_id`, or None."""
+        best = None
+        for r in self._records():
+            e = struct.unpack(">I", r[:4])[0]
+            if e <= epoch_id and (best is None or e > best[0]):
+                best = (e, bytes(r[4:12]), r[12])
+        return best
+
     def remaining(self, epoch_id):
         """How many stored tuples are for `epoch_id` or later."""
         n = 0

@@ -44,6 +44,8 @@ def test_provision_once_then_auth_request_matches_mac():
     eq(struct.unpack(">I", t32)[0], NOW)
     eq(a2b_base64(body["mac"].encode()), hello.auth_mac(K_MAC, 2, ebid, epoch, NOW))
     eq(k.call(frame.AUTH_REQUEST, b'{"kind":"other"}')[0], frame.BAD_PAYLOAD)
+    token.tuples.wipe()
+    eq(k.call(frame.AUTH_REQUEST, b'{"kind":"status"}')[0], frame.NO_TUPLE)
     text = json.dumps(info)
     for key in (K_MAC, K_TUPLES):
         ok("".join("%02x" % b for b in key) not in text, "no key in INFO")
