@@ -22,6 +22,13 @@ def test_status_then_report_with_consent(system, browser, tmp_path):
     # Freshly provisioned: never synced with the server, so the kiosk asks for a sync.
     assert headline.inner_text() == "Sync needed"
 
+    page.evaluate("""() => {  // record every progress shown while the flow runs
+        window.progressSeen = [];
+        const box = document.querySelector('#progress-box');
+        new MutationObserver(() => { if (!box.hidden) window.progressSeen.push(
+            document.querySelector('#progress-label').textContent); })
+          .observe(box, {attributes: true, subtree: true, childList: true, characterData: true});
+    }""")
     page.click("#btn-status")
     message = page.locator("#message")
     page.wait_for_function("document.querySelector('#message').textContent.startsWith('Status checked')",
@@ -29,6 +36,8 @@ def test_status_then_report_with_consent(system, browser, tmp_path):
     assert "Not at risk" in message.inner_text()
     assert headline.inner_text() == "Not at risk"
     assert "ok" in headline.get_attribute("class")
+    assert page.evaluate("window.progressSeen.length") > 0  # progress was on screen
+    assert page.locator("#progress-box").is_hidden()  # and is gone once done
     page.screenshot(path=str(tmp_path / "status.png"))
 
     # The report: code, onset date, the consent step; Send stays disabled until consent.
