@@ -12,7 +12,15 @@ import pytest
 
 from server_stub.process import ServerProcess
 
-from .spec_client import TIME_START, SpecClient, epoch_of, heard, report_body, server_time
+from .spec_client import (
+    PREFIX_STATUS,
+    TIME_START,
+    SpecClient,
+    epoch_of,
+    heard,
+    report_body,
+    server_time,
+)
 
 pytest.importorskip("robert.report", reason="needs the robert protocol library")
 
@@ -119,6 +127,10 @@ def test_dev_admin_clock_captcha_and_quiet_logs(tmp_path):
         assert refused.status_code == 401
         assert client.register().status_code == 201          # the spec client answers ROBERT
         now = server_time(api)
+        forged = client.auth_body(PREFIX_STATUS, now)
+        forged["mac"] = base64.b64encode(bytes(32)).decode()
+        bad_mac = api.post("/api/v6/status", json=forged)
+        assert (bad_mac.status_code, bad_mac.json()) == (400, {"message": "bad MAC"})
         assert client.status(now).status_code == 200
         log = server.log()
     assert "GET /api/v6/clock" in log                          # the access log is on
