@@ -62,8 +62,11 @@ def _dumps(obj):
 class Session:
     """One sync link to one token."""
 
-    def __init__(self, token):
+    def __init__(self, token, link_ms=None):
+        """`link_ms()` gives the milliseconds that age a partial frame (default: the token's
+        timer; a port whose timer is virtual passes a wall clock)."""
         self.token = token
+        self._link_ms = link_ms or token.clock.elapsed_ms
         self.decoder = frame.Decoder()
         self._armed = None  # (nonce, elapsed ms) of RESET_ARM
         self._seen = (0, 0)
@@ -80,7 +83,7 @@ class Session:
     def feed(self, data):
         """Take received bytes; return the bytes to send back (possibly empty)."""
         d = self.decoder
-        d.feed(data, self.token.clock.elapsed_ms())
+        d.feed(data, self._link_ms())
         out = bytearray()
         for ok, ftype, seq, payload in d.events():
             if not ok:
