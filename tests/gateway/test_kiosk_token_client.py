@@ -103,3 +103,27 @@ def test_silent_token_is_link_lost(spawn_token):
         return link.sent
 
     assert with_faulty(token.pty, go) == 4  # one try and three repeats
+
+
+def test_keys_passed_through_never_show_in_errors(spawn_token):
+    import base64
+
+    token = spawn_token("RT-0000C0E1")
+    k_mac, k_tuples = bytes(range(32)), bytes(range(100, 132))
+    settings = {"cc": 33, "rx_gain": -10, "tx_gain": -5, "serial": "RT-0000C0E1",
+                "model": "nrf52840"}
+
+    async def go(client, link):
+        assert (await client.provision(k_mac, k_tuples, b"\x01\x02\x03\x04\x05", settings)
+                )["serial"] == "RT-0000C0E1"
+        with pytest.raises(TokenError) as err:  # a second time: refused
+            await client.provision(k_mac, k_tuples, None, settings)
+        with pytest.raises(ValueError) as bad:  # wrong sizes never reach the token
+            await client.provision(k_mac[:31], k_tuples, None, settings)
+        return err.value, bad.value, repr(client)
+
+    err, bad, shown = with_faulty(token.pty, go)
+    assert err.status == 6 and "already provisioned" in err.message
+    for key in (k_mac, k_tuples):
+        for form in (key.hex(), base64.b64encode(key).decode(), repr(key)):
+            assert form not in err.message + str(err) + str(bad) + shown
