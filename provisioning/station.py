@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from gateway.errors import KioskError, LinkLost
 from provisioning.errors import EXIT_FAILED, EXIT_REFUSED, ProvisionError
 from provisioning.keys import StationKeyPair, TokenKeys
 from provisioning.models import model_named
@@ -79,12 +80,19 @@ async def provision_token(client, api, server_key: ec.EllipticCurvePublicKey, op
         progress("writing the keys", 2, STEPS)
         answer = await client.provision(keys.k_mac, keys.k_tuples, None, settings)
         serial = (answer or {}).get("serial") or serial
-        progress("setting the clock", 3, STEPS)
-        await client.set_time(await _server_ntp(api))
-        await client.write_bundle(bundle, lambda done, total: progress(
-            "writing the tuples", 3 * total + 2 * done, STEPS * total) if total else None)
-        progress("verifying", 5, STEPS)
-        info = await client.info()
+        try:
+            progress("setting the clock", 3, STEPS)
+            await client.set_time(await _server_ntp(api))
+            await client.write_bundle(bundle, lambda done, total: progress(
+                "writing the tuples", 3 * total + 2 * done, STEPS * total) if total else None)
+            progress("verifying", 5, STEPS)
+            info = await client.info()
+        except KioskError as exc:
+            what = ("The connection to the token was lost" if isinstance(exc, LinkLost)
+                    else exc.message.rstrip("."))
+            raise ProvisionError(
+                f"{what}. Token {serial or '?'} already holds its new keys but is not finished: "
+                "plug it in again and provision it again with --factory-reset.", EXIT_FAILED) from None
         record = verify(info, serial, await _server_ntp(api), options)
     progress("done", STEPS, STEPS)
     record.port = port

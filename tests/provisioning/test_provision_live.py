@@ -220,3 +220,22 @@ def test_factory_reset_is_confirmed_at_the_terminal(server, server_key, make_tok
     assert "RT-T0000010: provisioned" in screen
     assert "%" in screen  # the progress bar drawn on the terminal
     assert token_info(token.pty)["serial"] == "RT-T0000010"
+
+
+def test_token_lost_after_the_keys_says_to_factory_reset(server, server_key, make_token, monkeypatch, capsys):
+    """Power cut right after PROVISION: the operator is told the token needs a factory reset."""
+    from gateway.token_client import TokenClient
+
+    token = make_token()
+    real = TokenClient.set_time
+
+    async def set_time_after_power_cut(self, ntp):
+        token.kill()
+        return await real(self, ntp)
+
+    monkeypatch.setattr(TokenClient, "set_time", set_time_after_power_cut)
+    assert cli.main(["token", "--port", token.pty, "--server", server.url, "--server-key", server_key,
+                     "--timeout", "0.5"]) == 1
+    err = capsys.readouterr().err
+    assert "already holds its new keys" in err and "--factory-reset" in err, err
+    assert "nothing was erased" not in err
