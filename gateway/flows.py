@@ -33,14 +33,13 @@ from gateway.errors import (
 )
 from gateway.history import count_hellos, to_report_contacts
 from gateway.robert_api import InDoubt, RobertApi, clock_ntp
+from robert import timeutil
 
 if TYPE_CHECKING:
     from gateway.token_client import TokenClient
 
 Progress = Callable[[str, int, int], None]
 
-NTP_UNIX_OFFSET = 2208988800
-DAY = 86400
 RETENTION_DAYS = 14
 ONSET_DAYS_BEFORE = 2
 TEST_DAYS_BEFORE = 7
@@ -52,15 +51,15 @@ def _noop(stage: str, done: int, total: int) -> None:
 
 
 def ntp_to_datetime(ntp: int) -> datetime:
-    return datetime.fromtimestamp(ntp - NTP_UNIX_OFFSET, UTC)
+    return datetime.fromtimestamp(timeutil.unix_from_ntp(ntp), UTC)
 
 
 def date_to_ntp(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) + NTP_UNIX_OFFSET
+    return timeutil.ntp_from_unix(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
 
 
 def now_ntp() -> int:
-    return int(time.time()) + NTP_UNIX_OFFSET
+    return timeutil.ntp_from_unix(time.time())
 
 
 # ---------------------------------------------------------------- what the token looks like
@@ -126,7 +125,7 @@ def _token_view(info: dict) -> TokenView:
     tuples = info.get("tuples") or {}
     until = None
     if tuples.get("last_epoch") is not None and tuples.get("count"):
-        until = ntp_to_datetime(TIME_START + (int(tuples["last_epoch"]) + 1) * EPOCH)
+        until = ntp_to_datetime(timeutil.epoch_start(int(tuples["last_epoch"]) + 1))
     battery = (info.get("battery") or {}).get("pct")
     return TokenView(
         serial=str(info.get("serial") or "?"),
@@ -138,10 +137,6 @@ def _token_view(info: dict) -> TokenView:
         battery_pct=None if battery is None else int(battery),
         headline=headline(state, level, last_contact),
     )
-
-
-TIME_START = 3799958400  # ROBERT service start, 2020-06-01T00:00Z in NTP seconds
-EPOCH = 900
 
 
 def _ntp_day(value) -> date | None:

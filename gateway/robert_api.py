@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 import httpx
 
 from gateway.errors import ServerError, ServerUnreachable, UsageError
+from robert import timeutil
 
 API_PREFIX = "/api/v6"
-NTP_UNIX_OFFSET = 2208988800
 
 # What a 4xx means, per call, for the pharmacist.
 _PLAIN_4XX = {
@@ -142,7 +142,7 @@ def clock_ntp(clock: dict) -> int:
     t = clock.get("time") if isinstance(clock, dict) else None
     if isinstance(t, str) and t.strip().isdigit():
         t = int(t)
-    if isinstance(t, int) and not isinstance(t, bool) and t > NTP_UNIX_OFFSET:
+    if isinstance(t, int) and not isinstance(t, bool) and t > timeutil.NTP_UNIX_DELTA:
         return t
     if isinstance(t, str):
         try:
@@ -151,7 +151,7 @@ def clock_ntp(clock: dict) -> int:
             pass
         else:
             when = when if when.tzinfo else when.replace(tzinfo=UTC)
-            return int(when.timestamp()) + NTP_UNIX_OFFSET
+            return timeutil.ntp_from_unix(when.timestamp())
     raise ServerError("The server's clock answer is not understood. Check the server address.")
 
 
