@@ -186,7 +186,7 @@ class Session:
         offset = struct.unpack(">I", payload[:4])[0]
         data = payload[4:]
         t = self.token
-        staged = getattr(t, "staged", 0)
+        staged = t.staged
         if offset > staged:
             raise Refused(frame.BAD_STATE, "gap: write at %d but %d bytes staged" % (offset, staged))
         if offset + len(data) > MAX_BUNDLE:
@@ -207,10 +207,10 @@ class Session:
             raise Refused(frame.BAD_PAYLOAD, "BUNDLE_COMMIT needs total length (4) and CRC-32 (4)")
         length, crc = struct.unpack(">II", payload)
         t = self.token
-        last = getattr(t, "last_commit", None)
+        last = t.last_commit
         if last is not None and last[0] == (length, crc):
             return last[1]  # a repeated commit whose answer was lost
-        staged = getattr(t, "staged", 0)
+        staged = t.staged
         if staged != length:
             raise Refused(frame.BAD_STATE, "%d bytes staged, commit says %d" % (staged, length))
         st = t.port.storage
@@ -249,7 +249,7 @@ class Session:
         return _dumps({"session": sid, "size": snap.size, "contacts": snap.contacts, "hellos": snap.hellos})
 
     def _snap(self, sid):
-        h = getattr(self.token, "history", None)
+        h = self.token.history
         if h is None or h[0] != sid:
             raise Refused(frame.BAD_STATE, "no open history session %d: send HISTORY_OPEN" % sid)
         return h[1]

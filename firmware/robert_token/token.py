@@ -64,6 +64,10 @@ class Token:
         self._day = None
         self._led = None
         self.busy_until = None  # elapsed ms until which the LED shows a sync in progress
+        # sync state shared by every link (USB, BLE): the staged bundle, the last commit, the history window
+        self.staged = 0
+        self.last_commit = None
+        self.history = None
 
     def __repr__(self):
         return "Token(state=%s, <keys hidden>)" % self.state()
