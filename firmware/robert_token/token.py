@@ -53,7 +53,7 @@ class Token:
         self.dedup = scanner.Deduplicator()
         self.risk = self._load_risk()
         self.link = {"garbage": 0, "bad_frames": 0}
-        self.heard = {"adverts": 0, "hellos": 0, "ignored": 0, "duplicates": 0}
+        self.heard = {"adverts": 0, "hellos": 0, "ignored": 0, "duplicates": 0, "storage_errors": 0}
         self.epoch = None
         self.ebid = None
         self.ecc = None
@@ -109,7 +109,10 @@ class Token:
         now = None if now_ms is None else now_ms // 1000
         st = self.state(now)
         self._show(self.led_pattern(st))
-        self.log.due(elapsed, now)
+        try:
+            self.log.due(elapsed, now)
+        except OSError:
+            self.heard["storage_errors"] += 1  # flash full or failing: the batch is counted as dropped
         busy_left = 0 if self.busy_until is None else self.busy_until - elapsed
         if st != OK:
             self._stop_advertising()
@@ -166,7 +169,10 @@ class Token:
         day = now // DAY_S
         if day != self._day:
             self._day = day
-            self.log.purge(day)
+            try:
+                self.log.purge(day)
+            except OSError:
+                self.heard["storage_errors"] += 1
 
     # ------------------------------------------------------------ reception
     def on_advert(self, addr, adv_data, rssi, ticks_ms):
@@ -188,7 +194,11 @@ class Token:
             return False
         rssi_cal = scanner.calibrate(rssi, peer_tx, self.keys.settings.get("rx_gain", 0))
         t16 = (msg[9] << 8) | msg[10]
-        self.log.add(msg[0], msg[1:9], t16, msg[11:16], ntp_rx, rssi_cal, self.clock.elapsed_ms())
+        try:
+            self.log.add(msg[0], msg[1:9], t16, msg[11:16], ntp_rx, rssi_cal, self.clock.elapsed_ms())
+        except OSError:
+            self.heard["storage_errors"] += 1
+            return False
         self.heard["hellos"] += 1
         return True
 

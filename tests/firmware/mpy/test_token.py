@@ -109,4 +109,18 @@ def test_heard_hellos_logged_and_flushed_by_tick():
     eq(t.heard["adverts"], 10)
 
 
+def test_flash_failure_does_not_stop_the_token():
+    port, t, k = ready_token(count=40)
+    t.tick()
+    other = scanner.build_advert(hello.build(b"p" * 32, 0x21, b"OTHEREBI", NOW), 0, -3)
+    t.on_advert(b"\xc1\x02\x03\x04\x05\x06", other, -70, port.clock.ticks_ms())
+    port.storage.budget = 0  # the flash refuses every write from now on
+    for _ in range(60):
+        port.clock.advance(t.tick())
+    ok(port.radio.adv is not None, "still advertising")
+    ok(t.heard["storage_errors"] >= 1, "the failed batch was counted")
+    port.storage.budget = None
+    eq(t.info()["state"], "ok")
+
+
 run(globals())
