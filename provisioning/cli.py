@@ -219,7 +219,7 @@ async def _batch(args: argparse.Namespace) -> int:
                 result = "refused" if exc.exit_code == EXIT_REFUSED else "failed"
                 record = TokenRecord(port=entry.port, serial=entry.serial or "", model=entry.model,
                                      result=result, message=exc.message)
-                print(f"  {entry.port}: {result}: {exc.message}", file=sys.stderr)
+                print(f"  {result}: {exc.message}", file=sys.stderr)
             records.append(record)
             write_record(record_path, records)
         overall("done", len(entries), len(entries))
