@@ -25,18 +25,18 @@ READ_CHUNK = frame.MAX_PAYLOAD - 1  # an answer carries its status byte
 
 # What each token status means for the pharmacist (the token's own message is kept for support).
 _PLAIN = {
-    2: "The token speaks another protocol version. Update the kiosk software.",
-    3: "The token does not know this command. Update the token or the kiosk software.",
-    4: "The token refused the request as malformed.",
-    5: "This token is not provisioned. Send it to the provisioning station.",
-    6: "This token is already provisioned. A factory reset is needed first.",
-    7: "The token's clock is not set. Run a status check to set it.",
-    8: "The token has no tuples for now (sync needed). Run a status check.",
-    9: "The new tuples bundle did not authenticate on the token; it keeps its old tuples. "
+    frame.UNSUPPORTED_VERSION: "The token speaks another protocol version. Update the kiosk software.",
+    frame.UNKNOWN_COMMAND: "The token does not know this command. Update the token or the kiosk software.",
+    frame.BAD_PAYLOAD: "The token refused the request as malformed.",
+    frame.NOT_PROVISIONED: "This token is not provisioned. Send it to the provisioning station.",
+    frame.ALREADY_PROVISIONED: "This token is already provisioned. A factory reset is needed first.",
+    frame.CLOCK_NOT_SET: "The token's clock is not set. Run a status check to set it.",
+    frame.NO_TUPLE: "The token has no tuples for now (sync needed). Run a status check.",
+    frame.AUTH_FAILED: "The new tuples bundle did not authenticate on the token; it keeps its old tuples. "
        "Retry the status check.",
-    10: "The token was not ready for this step. Retry the operation from the start.",
-    11: "The token's memory could not be written. Retry; if it happens again, replace the token.",
-    12: "The token refused: confirmation missing.",
+    frame.BAD_STATE: "The token was not ready for this step. Retry the operation from the start.",
+    frame.STORAGE: "The token's memory could not be written. Retry; if it happens again, replace the token.",
+    frame.DENIED: "The token refused: confirmation missing.",
 }
 
 ProgressBytes = Callable[[int, int], None]
@@ -158,8 +158,7 @@ class TokenClient:
         request: BAD_FRAME makes us repeat at once, any other is kept and only
         reported if our answer never comes.
         """
-        loop_time = time.monotonic()
-        deadline = loop_time + timeout
+        deadline = time.monotonic() + timeout
         while True:
             for ftype, fseq, payload in self._decoder.frames():
                 if ftype == (command | frame.RESPONSE) and fseq == seq:
