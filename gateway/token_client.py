@@ -32,8 +32,8 @@ _PLAIN = {
     frame.ALREADY_PROVISIONED: "This token is already provisioned. A factory reset is needed first.",
     frame.CLOCK_NOT_SET: "The token's clock is not set. Run a status check to set it.",
     frame.NO_TUPLE: "The token has no tuples for now (sync needed). Run a status check.",
-    frame.AUTH_FAILED: "The new tuples bundle did not authenticate on the token; it keeps its old tuples. "
-       "Retry the status check.",
+    frame.AUTH_FAILED: "The new tuples bundle did not authenticate on the token; it keeps its "
+                       "old tuples. Retry the status check.",
     frame.BAD_STATE: "The token was not ready for this step. Retry the operation from the start.",
     frame.STORAGE: "The token's memory could not be written. Retry; if it happens again, replace the token.",
     frame.DENIED: "The token refused: confirmation missing.",
