@@ -97,9 +97,10 @@ def encode_hello(t16, mac5, rssi, rx, base):
     return head + struct.pack(">bH", ESCAPE, rx - base)
 
 
-def read_batches(f):
-    """Yield (offset, seq, body) of the valid batches of an open segment, stopping at damage."""
-    pos = 0
+def read_batches(f, pos=0):
+    """Yield (offset, seq, body) of the valid batches of an open segment from `pos`, stopping at damage."""
+    if pos:
+        f.seek(pos)
     while True:
         head = f.read(BATCH_HEAD)
         if len(head) < BATCH_HEAD or head[:2] != SYNC:
@@ -398,16 +399,19 @@ class ContactLog:
         return n
 
     # ------------------------------------------------------------ reading
-    def batches(self, max_seq=None):
-        """Yield (day, seq, body) of every stored batch, oldest day first."""
+    def batches(self, max_seq=None, start=None):
+        """Yield (day, offset, seq, body) of the stored batches, oldest day first, from `start` (day, offset)."""
         for day in sorted(self.days):
+            if start is not None and day < start[0]:
+                continue
             name = segment_name(day)
             if self._storage.size(name) < 0:
                 continue
+            pos = start[1] if start is not None and day == start[0] else 0
             with self._storage.open(name, "rb") as f:
-                for _pos, seq, body in read_batches(f):
+                for at, seq, body in read_batches(f, pos):
                     if max_seq is None or seq <= max_seq:
-                        yield day, seq, body
+                        yield day, at, seq, body
 
     def snapshot(self, start, end):
         """A frozen window [start, end) of the log for HISTORY_READ."""
@@ -442,8 +446,10 @@ def render(body, start, end):
 class History:
     """A history window: its size is known at open; reads by offset resume anywhere.
 
-    Sequential reads continue from a cursor; a read elsewhere (a retry after a
-    cut link) restarts from the beginning of the log, which is slow but right.
+    Sequential reads continue from a cursor. A read that goes back to where
+    the previous read started (a kiosk repeating a request whose answer was
+    lost) restarts from that read's batch; any other read backwards restarts
+    from the beginning of the log, which is slow but right.
     """
 
     def __init__(self, log, start, end, max_seq):
@@ -452,7 +458,7 @@ class History:
         self.end = end
         self.max_seq = max_seq
         self.size = self.contacts = self.hellos = 0
-        for _day, _seq, body in log.batches(max_seq):
+        for _day, _at, _seq, body in log.batches(max_seq):
             out, c, h = render(body, start, end)
             self.size += len(out)
             self.contacts += c
@@ -460,31 +466,46 @@ class History:
         self._iter = None
         self._chunk = b""
         self._chunk_at = 0  # stream offset of _chunk[0]
+        self._chunk_src = None  # (day, file offset) of the batch _chunk was rendered from
+        self._ckpt = None  # (src, stream offset) of the chunk where the last read started
+        self.full_restarts = 0  # reads that had to start again from the first batch
 
-    def _restart(self):
-        self._iter = self._log.batches(self.max_seq)
+    def _restart(self, src=None, at=0):
+        self._iter = self._log.batches(self.max_seq, src)
         self._chunk = b""
-        self._chunk_at = 0
+        self._chunk_at = at
+        if src is None:
+            self.full_restarts += 1
 
     def read(self, offset, n):
         if offset >= self.size:
             return b""
-        if self._iter is None or offset < self._chunk_at:
+        if self._iter is None:
             self._restart()
+        elif offset < self._chunk_at:
+            ck = self._ckpt
+            if ck is not None and offset >= ck[1]:
+                self._restart(ck[0], ck[1])
+            else:
+                self._restart()
         out = bytearray()
+        first = True
         while len(out) < n:
             rel = offset + len(out) - self._chunk_at
             if rel < len(self._chunk):
-                take = self._chunk[rel : rel + n - len(out)]
-                out.extend(take)
+                if first:
+                    self._ckpt = (self._chunk_src, self._chunk_at)
+                    first = False
+                out.extend(self._chunk[rel : rel + n - len(out)])
                 continue
             self._chunk_at += len(self._chunk)
             self._chunk = b""
             nxt = None
-            for _day, _seq, body in self._iter:
+            for day, at, _seq, body in self._iter:
                 piece = render(body, self.start, self.end)[0]
                 if piece:
                     nxt = piece
+                    self._chunk_src = (day, at)
                     break
             if nxt is None:
                 break

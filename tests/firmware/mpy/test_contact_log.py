@@ -128,7 +128,17 @@ def test_history_window_and_offsets():
         parts.extend(p)
         off += len(p)
     eq(bytes(parts), whole)
+    # a repeated read (lost answer) restarts from its own batch, not from the log's start
+    snap.read(0, 1)
+    r0 = snap.full_restarts
+    off = 0
+    while off < snap.size:
+        p = snap.read(off, 97)
+        eq(snap.read(off, 97), p)
+        off += len(p)
+    eq(snap.full_restarts, r0)
     eq(snap.read(50, 30), whole[50:80])
+    eq(snap.full_restarts, r0 + 1)
     # new observations after the snapshot do not change it
     fill(log, 10, start=T0 + 100)
     eq(snap.read(0, snap.size), whole)
