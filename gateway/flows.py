@@ -195,24 +195,52 @@ def _require_provisioned(info: dict) -> None:
                          "station before using it.", frame.NOT_PROVISIONED)
 
 
+# A status answer the token could not take (link lost after the server answered), kept in
+# memory only: the server refuses a second status for 2 epochs, so a retry in this process
+# (the web page) writes this one instead. serial -> (monotonic time, answer).
+_UNDELIVERED_STATUS: dict[str, tuple[float, dict]] = {}
+STATUS_ANSWER_TTL = 2 * 900  # after that the server answers a new status request again
+
+
 async def status_flow(client: TokenClient, api: RobertApi,
                       progress: Progress | None = None) -> StatusResult:
     """Clock -> token-built status request -> server -> risk state and new tuples to the token."""
     progress = progress or _noop
     progress("info", 0, 5)
-    _require_provisioned(await client.info())
+    info = await client.info()
+    _require_provisioned(info)
+    serial = str(info.get("serial"))
     progress("clock", 1, 5)
     clock = await set_clock_from_server(client, api)
     progress("status", 2, 5)
+    saved = _UNDELIVERED_STATUS.pop(serial, None)
+    if saved and time.monotonic() - saved[0] < STATUS_ANSWER_TTL:
+        answer = saved[1]
+    else:
+        answer = await api.status(await _status_request(client))
     try:
-        auth = await client.auth_request("status")
+        return await _apply_status(client, answer, clock, progress)
+    except LinkLost:
+        _UNDELIVERED_STATUS[serial] = (time.monotonic(), answer)
+        raise LinkLost("The server answered, but the token was disconnected before it got the "
+                       "new data. Plug it in again and run the status check again now: the "
+                       "answer is kept until then (30 minutes).") from None
+
+
+async def _status_request(client: TokenClient) -> dict:
+    try:
+        return await client.auth_request("status")
     except TokenError as exc:
         if exc.status != frame.NO_TUPLE:
             raise
         raise TokenError("The token has no identifiers left for today, so it cannot ask the "
                          "server for its status. Take it to the provisioning station to be "
                          "registered again.", exc.status) from None
-    answer = await api.status(auth)
+
+
+async def _apply_status(client: TokenClient, answer: dict, clock: dict,
+                        progress: Progress) -> StatusResult:
+    """Write the server's answer to the token: risk state, then the new tuples bundle."""
     risk = int(answer.get("riskLevel") or 0)
     last_contact = _ntp_or_none(answer.get("lastContactDate"))
     last_scoring = _ntp_or_none(answer.get("lastRiskScoringDate"))

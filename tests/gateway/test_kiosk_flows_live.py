@@ -15,7 +15,7 @@ pytest.importorskip("robert_token.frame", reason="the token core is not there ye
 from conftest import live  # noqa: E402
 
 from gateway import flows  # noqa: E402
-from gateway.errors import ServerError, TokenError  # noqa: E402
+from gateway.errors import LinkLost, ServerError, TokenError  # noqa: E402
 from gateway.robert_api import RobertApi  # noqa: E402
 from gateway.token_client import TokenClient  # noqa: E402
 from gateway.transport.serial import SerialLink  # noqa: E402
@@ -129,3 +129,27 @@ def test_retire_flow_unregisters_and_wipes_and_can_finish_a_half_done_retire(tok
 
     with pytest.raises(TokenError, match="not provisioned"):
         run(with_client(token.pty, status))
+
+
+def test_status_cut_during_the_bundle_write_is_finished_by_a_retry(token, server):
+    """The server answered; the cable is pulled mid-bundle. The retry must not ask the server
+    again (it would refuse: too frequent) but write the answer it already has."""
+    links = []
+
+    def pull(stage, done, total):
+        if stage == "bundle" and done < total:
+            links[0]._port.close()
+
+    async def go(progress):
+        link = SerialLink.open(token.pty)
+        links.insert(0, link)
+        try:
+            async with api_of(server) as api:
+                return await flows.status_flow(TokenClient(link), api, progress)
+        finally:
+            await link.close()
+
+    with pytest.raises(LinkLost, match="run the status check again now"):
+        run(go(pull))
+    result = run(go(None))
+    assert result.tuples_written > 0 and result.token.headline == "Not at risk"
