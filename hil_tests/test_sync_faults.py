@@ -20,7 +20,7 @@ from gateway.token_client import TokenClient
 from gateway.transport.serial import SerialLink
 from hil_tests.faults import FaultyLink
 
-TRIALS = 6
+TRIALS = 4
 MAX_ATTEMPTS = 8
 
 

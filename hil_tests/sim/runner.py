@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gateway.errors import KioskError
 from hil_tests.sim.scenario import Scenario, Step
 from hil_tests.sim.world import World
 
@@ -28,6 +29,16 @@ def populate(world: World, sc: Scenario) -> None:
 
 
 def do_step(world: World, step: Step, who: str) -> StepOutcome:
+    """One kiosk or station visit; a refusal is a failed step in the kiosk's plain words."""
+    try:
+        return _do_step(world, step, who)
+    except KioskError as exc:
+        return StepOutcome(step, who, False, f"{who}: {exc.message}")
+    except RuntimeError as exc:  # the station's CLI failed: its own words
+        return StepOutcome(step, who, False, f"{who}: {str(exc).splitlines()[0]}")
+
+
+def _do_step(world: World, step: Step, who: str) -> StepOutcome:
     if step.do == "provision":
         world.provision(who)
         return StepOutcome(step, who, True, f"{who} provisioned")
