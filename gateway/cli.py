@@ -144,7 +144,8 @@ async def run(args, progress: ProgressBar):
         if args.command == "info":
             return await flows.info_flow(client)
         if args.command == "status":
-            return await flows.status_flow(client, api, progress)
+            return await flows.status_flow(client, api, progress,
+                                           stash=ReportQueue(queue.directory / "status"))
         if args.command == "report":
             if args.retry:
                 results = await flows.retry_flow(client, api, queue, progress)

@@ -195,15 +195,27 @@ def _require_provisioned(info: dict) -> None:
                          "station before using it.", frame.NOT_PROVISIONED)
 
 
-# A status answer the token could not take (link lost after the server answered), kept in
-# memory only: the server refuses a second status for 2 epochs, so a retry in this process
-# (the web page) writes this one instead. serial -> (monotonic time, answer).
+# A status answer the token could not take (link lost after the server answered): the server
+# refuses a second status for 2 epochs, so the retry writes this one instead. Kept in memory
+# (the web page's process) and, when a stash is given (the CLI), encrypted in the queue folder.
 _UNDELIVERED_STATUS: dict[str, tuple[float, dict]] = {}
 STATUS_ANSWER_TTL = 2 * 900  # after that the server answers a new status request again
 
 
-async def status_flow(client: TokenClient, api: RobertApi,
-                      progress: Progress | None = None) -> StatusResult:
+def _take_saved_status(serial: str, stash: rq.ReportQueue | None) -> dict | None:
+    saved = _UNDELIVERED_STATUS.pop(serial, None)
+    if stash is not None:
+        for entry_id, entry in stash.entries():
+            if entry.get("serial") == serial:
+                stash.remove(entry_id)
+                saved = saved or (entry["at"], entry["answer"])
+    if saved and time.time() - saved[0] < STATUS_ANSWER_TTL:
+        return saved[1]
+    return None
+
+
+async def status_flow(client: TokenClient, api: RobertApi, progress: Progress | None = None,
+                      stash: rq.ReportQueue | None = None) -> StatusResult:
     """Clock -> token-built status request -> server -> risk state and new tuples to the token."""
     progress = progress or _noop
     progress("info", 0, 5)
@@ -213,15 +225,15 @@ async def status_flow(client: TokenClient, api: RobertApi,
     progress("clock", 1, 5)
     clock = await set_clock_from_server(client, api)
     progress("status", 2, 5)
-    saved = _UNDELIVERED_STATUS.pop(serial, None)
-    if saved and time.monotonic() - saved[0] < STATUS_ANSWER_TTL:
-        answer = saved[1]
-    else:
+    answer = _take_saved_status(serial, stash)
+    if answer is None:
         answer = await api.status(await _status_request(client))
     try:
         return await _apply_status(client, answer, clock, progress)
     except LinkLost:
-        _UNDELIVERED_STATUS[serial] = (time.monotonic(), answer)
+        _UNDELIVERED_STATUS[serial] = (time.time(), answer)
+        if stash is not None:
+            stash.add({"serial": serial, "at": time.time(), "answer": answer})
         raise LinkLost("The server answered, but the token was disconnected before it got the "
                        "new data. Plug it in again and run the status check again now: the "
                        "answer is kept until then (30 minutes).") from None

@@ -16,6 +16,7 @@ from conftest import live  # noqa: E402
 
 from gateway import flows  # noqa: E402
 from gateway.errors import LinkLost, ServerError, TokenError  # noqa: E402
+from gateway.report_queue import ReportQueue  # noqa: E402
 from gateway.robert_api import RobertApi  # noqa: E402
 from gateway.token_client import TokenClient  # noqa: E402
 from gateway.transport.serial import SerialLink  # noqa: E402
@@ -153,3 +154,29 @@ def test_status_cut_during_the_bundle_write_is_finished_by_a_retry(token, server
         run(go(pull))
     result = run(go(None))
     assert result.tuples_written > 0 and result.token.headline == "Not at risk"
+
+
+def test_status_answer_stashed_encrypted_survives_a_new_kiosk_process(token, server, tmp_path):
+    stash = ReportQueue(tmp_path / "queue" / "status")
+    links = []
+
+    def pull(stage, done, total):
+        if stage == "bundle" and done < total:
+            links[0]._port.close()
+
+    async def go(progress):
+        link = SerialLink.open(token.pty)
+        links.insert(0, link)
+        try:
+            async with api_of(server) as api:
+                return await flows.status_flow(TokenClient(link), api, progress, stash=stash)
+        finally:
+            await link.close()
+
+    with pytest.raises(LinkLost):
+        run(go(pull))
+    assert len(stash) == 1
+    assert b"riskLevel" not in b"".join(p.read_bytes() for p in stash.directory.iterdir())
+    flows._UNDELIVERED_STATUS.clear()  # what a new `robert-kiosk status` process starts with
+    result = run(go(None))
+    assert result.tuples_written > 0 and len(stash) == 0
