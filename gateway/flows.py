@@ -435,6 +435,12 @@ async def deliver(client: TokenClient | None, api: RobertApi, queue: rq.ReportQu
                               "sent twice; the token keeps its history.", None)
             queue.remove(entry_id)  # refused for good (bad code): nothing to retry
             raise
+        if answer.get("success") is False:  # 200 but not accepted: keep it for a retry
+            entry["state"] = rq.PENDING
+            queue.save(entry_id, entry)
+            raise rq_queued(ServerError("The server did not accept the report ("
+                                        f"{str(answer.get('message') or 'no reason')[:100]})."),
+                            entry_id)
         # Accepted: keep only what the ACK needs, drop the contact data and the code.
         entry = {"serial": entry.get("serial"), "from": entry["from"], "to": entry["to"],
                  "state": rq.DELIVERED, "n_contacts": n_contacts, "n_hellos": n_hellos,

@@ -64,3 +64,12 @@ def test_server_down_keeps_the_entry_pending(tmp_path, scripted):
         retry(s.url, queue)
     assert err.value.exit_code == 6 and "report --retry" in err.value.message
     assert queue.load(entry_id)["contacts"] == CONTACTS and len(s.requests) == 1
+
+
+def test_200_without_success_is_not_taken_as_delivered(tmp_path, scripted):
+    queue, entry_id = queued(tmp_path)
+    s = scripted((200, {"success": False, "message": "try later"}, 0))
+    with pytest.raises(ReportQueued, match="try later"):
+        retry(s.url, queue)
+    assert queue.load(entry_id)["state"] == rq.PENDING
+    assert queue.load(entry_id)["contacts"] == CONTACTS
