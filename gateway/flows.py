@@ -245,9 +245,9 @@ async def _status_request(client: TokenClient) -> dict:
     except TokenError as exc:
         if exc.status != frame.NO_TUPLE:
             raise
-        raise TokenError("The token has no identifiers left for today, so it cannot ask the "
-                         "server for its status. Take it to the provisioning station to be "
-                         "registered again.", exc.status) from None
+        raise TokenError("The token holds no identifiers at all, so it cannot ask the server "
+                         "for its status. Take it to the provisioning station to be registered "
+                         "again.", exc.status) from None
 
 
 async def _apply_status(client: TokenClient, answer: dict, clock: dict,
