@@ -96,6 +96,18 @@ def test_capacity_drops_oldest_day_first():
     eq(log.info()["full"], True)
 
 
+def test_today_alone_full_refuses_new_hellos_and_says_so():
+    st = RamStorage()
+    log = ContactLog(st, capacity=600, batch_bytes=100)
+    fill(log, 200)
+    log.flush()
+    ok(log.bytes <= 600, "bounded: %d" % log.bytes)
+    ok(log.dropped_hellos > 0, "refused HELLOs are counted")
+    info = log.info()
+    eq((info["full"], info["dropped_days"]), (True, 0))
+    eq(ContactLog(st).hellos, log.hellos)
+
+
 def test_history_window_and_offsets():
     st = fresh_dir()
     log = ContactLog(st, batch_bytes=120)

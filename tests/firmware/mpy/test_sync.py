@@ -127,6 +127,13 @@ def test_factory_reset_needs_arm_and_exact_nonce():
     eq(k.call(frame.PROVISION, provision_payload())[0], 0)
 
 
+def test_damaged_key_file_means_not_provisioned():
+    port, token, k = ready_token()
+    port.storage.files["keys.bin"][40] ^= 0x01
+    eq(Token(port).keys.provisioned, False)
+    eq(Kiosk(Session(Token(port))).json(frame.INFO)["state"], "not_provisioned")
+
+
 def test_keys_never_leave_the_token():
     port, token, k = ready_token()
     hexes = ["".join("%02x" % b for b in key) for key in (K_MAC, K_TUPLES)]
