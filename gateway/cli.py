@@ -42,11 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     sub.add_parser("info", parents=[common], help="show the token's state (no server needed)",
+                   description="Show the token's state at a glance (no server needed).",
                    epilog=EPILOG)
     sub.add_parser("status", parents=[common], epilog=EPILOG,
-                   help="check the exposure status with the server and refresh the token")
+                   help="check the exposure status with the server and refresh the token",
+                   description="Set the token's clock, relay its status request to the server, "
+                               "show the answer and write the risk state and new tuples.")
     report = sub.add_parser("report", parents=[common], epilog=EPILOG,
-                            help="upload the history of a holder who tested positive")
+                            help="upload the history of a holder who tested positive",
+                            description="Upload the contacts of a holder who tested positive "
+                                        "(with consent). The token keeps its data until the "
+                                        "server accepted the report; an undelivered report "
+                                        "waits encrypted in the queue (--retry).")
     report.add_argument("--code", help="the positive test code (6 characters or a long code)")
     when = report.add_mutually_exclusive_group()
     when.add_argument("--onset", type=_day, help="symptom onset date, YYYY-MM-DD")
@@ -57,12 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--retry", action="store_true",
                         help="deliver the reports waiting in the queue instead")
     sub.add_parser("erase", parents=[common], epilog=EPILOG,
-                   help="delete the exposure history on the server and on the token")
+                   help="delete the exposure history on the server and on the token",
+                   description="Delete the exposure history on the server "
+                               "(deleteExposureHistory), then on the token.")
     retire = sub.add_parser("retire", parents=[common], epilog=EPILOG,
-                            help="unregister the token and wipe it (factory reset)")
+                            help="unregister the token and wipe it (factory reset)",
+                            description="Unregister the token from the server, then wipe it "
+                                        "(keys, tuples, history).")
     retire.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     serve = sub.add_parser("serve", parents=[common], epilog=EPILOG,
-                           help="run the kiosk web page")
+                           help="run the kiosk web page",
+                           description="Run the kiosk web page on this machine.")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--http-port", type=int, default=8080)
     return parser
@@ -135,8 +147,6 @@ async def run(args, progress: ProgressBar):
     queue = ReportQueue(args.queue)
     if args.command == "report":
         _check_report_args(args)
-        if args.retry and args.port == "auto" and not os.environ.get("ROBERT_KIOSK_PORT"):
-            pass  # a retry may run without a token: it then only delivers to the server
     api = RobertApi(args.server) if args.command != "info" else None
     client = None
     try:
