@@ -116,8 +116,8 @@ class Token:
         busy_left = 0 if self.busy_until is None else self.busy_until - elapsed
         if st != OK:
             self._stop_advertising()
-            if now is None:
-                self._stop_scanning()
+            if now is None or st == NOT_PROVISIONED:
+                self._stop_scanning()  # nothing heard could be timed or kept
             else:
                 self._start_scanning()
                 self._daily(now)
