@@ -22,6 +22,7 @@ from gateway.link import Link
 
 CHUNK = frame.MAX_PAYLOAD - 4  # a BUNDLE_WRITE carries its offset
 READ_CHUNK = frame.MAX_PAYLOAD - 1  # an answer carries its status byte
+COMMIT_BYTES_PER_S = 4096  # a slow token's bundle check rate, for the commit's answer timeout
 
 # What each token status means for the pharmacist (the token's own message is kept for support).
 _PLAIN = {
@@ -80,8 +81,10 @@ class TokenClient:
             if progress:
                 progress(offset, len(blob))
         commit = struct.pack(">II", len(blob), binascii.crc32(blob) & 0xFFFFFFFF)
-        answer = await self.request(frame.BUNDLE_COMMIT, commit, timeout=max(self.timeout, 15.0))
-        return _loads(answer)
+        # The token decrypts and authenticates the whole blob from flash before it answers:
+        # seconds per 100 KB on a microcontroller running GCM in Python.
+        wait = max(self.timeout, 10.0 + len(blob) / COMMIT_BYTES_PER_S)
+        return _loads(await self.request(frame.BUNDLE_COMMIT, commit, timeout=wait))
 
     async def open_history(self, start_ntp: int, end_ntp: int | None = None) -> dict:
         session = await self._json(frame.HISTORY_OPEN, {"from": int(start_ntp), "to": end_ntp})
