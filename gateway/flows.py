@@ -344,9 +344,15 @@ async def read_whole_history(client: TokenClient, start_ntp: int, end_ntp: int,
         except TokenError as exc:
             if exc.status != frame.BAD_STATE:  # BAD_STATE: the token restarted, session gone
                 raise
-    session = await client.open_history(start_ntp, end_ntp)
-    session["window"] = (start_ntp, end_ntp)
-    return session, await _read_or_keep(client, session, key, bar)
+    for attempt in range(2):
+        session = await client.open_history(start_ntp, end_ntp)
+        session["window"] = (start_ntp, end_ntp)
+        try:
+            return session, await _read_or_keep(client, session, key, bar)
+        except TokenError as exc:  # a repeated OPEN replaced the session its answer named
+            if exc.status != frame.BAD_STATE or attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def _read_or_keep(client: TokenClient, session: dict, key: tuple | None, bar) -> bytes:

@@ -22,6 +22,7 @@ from gateway.link import Link
 
 CHUNK = frame.MAX_PAYLOAD - 4  # a BUNDLE_WRITE carries its offset
 READ_CHUNK = frame.MAX_PAYLOAD - 1  # an answer carries its status byte
+SLOW_ANSWER_S = 10.0  # commands whose answer may take a device a while
 COMMIT_BYTES_PER_S = 4096  # a slow token's bundle check rate, for the commit's answer timeout
 
 # What each token status means for the pharmacist (the token's own message is kept for support).
@@ -87,7 +88,11 @@ class TokenClient:
         return _loads(await self.request(frame.BUNDLE_COMMIT, commit, timeout=wait))
 
     async def open_history(self, start_ntp: int, end_ntp: int | None = None) -> dict:
-        session = await self._json(frame.HISTORY_OPEN, {"from": int(start_ntp), "to": end_ntp})
+        # A snapshot scan can be slow on a device; a repeated OPEN would replace the session
+        # the first answer names, so wait longer before repeating this one.
+        payload = _dumps({"from": int(start_ntp), "to": end_ntp})
+        session = _loads(await self.request(frame.HISTORY_OPEN, payload,
+                                            timeout=max(self.timeout, SLOW_ANSWER_S)))
         session["data"] = bytearray()
         return session
 
@@ -121,8 +126,15 @@ class TokenClient:
         return _loads(await self.request(frame.PROVISION, payload))
 
     async def factory_reset(self) -> None:
-        nonce = await self.request(frame.RESET_ARM)
-        await self.request(frame.RESET_CONFIRM, bytes(nonce[:4]) + b"WIPE")
+        """RESET_ARM then RESET_CONFIRM with its nonce; once more if a repeated ARM re-armed."""
+        for attempt in range(2):
+            nonce = await self.request(frame.RESET_ARM)
+            try:
+                await self.request(frame.RESET_CONFIRM, bytes(nonce[:4]) + b"WIPE")
+                return
+            except TokenError as exc:
+                if exc.status != frame.DENIED or attempt:
+                    raise
 
     async def echo(self, data: bytes) -> bytes:
         return await self.request(frame.ECHO, data)

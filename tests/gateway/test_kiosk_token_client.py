@@ -26,6 +26,9 @@ class FaultyLink:
         self.drop_answers = 0  # received chunks to throw away
         self.garbage_before = b""  # bytes sent before the next frame
         self.flip_next_send = False  # corrupt one byte of the next frame
+        self.hold_next_answer = 0.0  # deliver the next answer this many seconds late
+        self._held = b""
+        self._held_until = 0.0
         self.sent = 0
 
     async def send(self, data: bytes) -> None:
@@ -38,7 +41,18 @@ class FaultyLink:
         await self.link.send(data)
 
     async def recv(self, timeout: float) -> bytes:
-        data = await self.link.recv(timeout)
+        loop = asyncio.get_running_loop()
+        if self._held and loop.time() >= self._held_until:
+            data, self._held = self._held, b""
+            return data + await self.link.recv(0.01)
+        data = await self.link.recv(min(timeout, 0.05) if self._held else timeout)
+        if data and self.hold_next_answer:
+            self._held, self._held_until = data, loop.time() + self.hold_next_answer
+            self.hold_next_answer = 0.0
+            return b""
+        if self._held:
+            self._held += data
+            return b""
         if data and self.drop_answers:
             self.drop_answers -= 1
             await asyncio.sleep(0.05)
@@ -127,3 +141,22 @@ def test_keys_passed_through_never_show_in_errors(spawn_token):
     for key in (k_mac, k_tuples):
         for form in (key.hex(), base64.b64encode(key).decode(), repr(key)):
             assert form not in err.message + str(err) + str(bad) + shown
+
+
+def test_late_answer_to_a_repeated_history_open_is_recovered(seeded_token, monkeypatch):
+    """The first OPEN's answer comes after the repeat: it names a session the repeat replaced."""
+    from gateway import flows, token_client
+    from gateway.history import count_hellos, to_report_contacts
+
+    monkeypatch.setattr(token_client, "SLOW_ANSWER_S", 0.3)
+
+    async def go(client, link):
+        now = (await client.info())["clock"]["ntp"]
+        link.hold_next_answer = 0.6
+        session, data = await flows.read_whole_history(client, now - 86400, now + 1,
+                                                       lambda *a: None)
+        return link.sent, data
+
+    sent, data = with_faulty(seeded_token.pty, go)
+    assert count_hellos(to_report_contacts(data)) == 600
+    assert sent >= 4  # INFO, OPEN, the repeated OPEN, ... and a fresh OPEN after BAD_STATE
