@@ -26,6 +26,7 @@ from gateway import report_queue as rq
 from gateway.errors import (
     KioskError,
     LinkLost,
+    ReportQueued,
     ServerError,
     ServerUnreachable,
     TokenError,
@@ -483,8 +484,8 @@ async def acknowledge(client: TokenClient, entry: dict, session: dict | None) ->
     await client.ack_history(int(session["session"]))
 
 
-def rq_queued(exc: KioskError, entry_id: str) -> KioskError:
-    from gateway.errors import ReportQueued
+def rq_queued(exc: KioskError, entry_id: str) -> ReportQueued:
+    """The error for a report left in the queue: what failed, and that nothing was lost."""
     return ReportQueued(f"{exc.message} The report is kept encrypted in the kiosk's queue "
                         f"(entry {entry_id}); nothing was erased from the token. Retry later "
                         "with `robert-kiosk report --retry`.")
