@@ -151,12 +151,12 @@ def _ntp_day(value) -> date | None:
 
 
 def _ntp_or_none(value) -> int | None:
-    if value in (None, ""):
+    """NTP seconds carried as an int or a digit string; anything else is no time."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 1 << 32:
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return value
 
 
 async def info_flow(client: TokenClient) -> TokenView:
@@ -240,6 +240,18 @@ async def status_flow(client: TokenClient, api: RobertApi, progress: Progress | 
                        "answer is kept until then (30 minutes).") from None
 
 
+def status_fields(answer: dict) -> tuple[int, int | None, int | None]:
+    """riskLevel, lastContactDate, lastRiskScoringDate of a /status answer, checked."""
+    level = answer.get("riskLevel") if isinstance(answer, dict) else None
+    if isinstance(level, str) and level.strip().isdigit():
+        level = int(level)
+    if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 255:
+        raise ServerError("The server's status answer has no valid risk level. Nothing was "
+                          "written to the token; retry later.")
+    return level, _ntp_or_none(answer.get("lastContactDate")), \
+        _ntp_or_none(answer.get("lastRiskScoringDate"))
+
+
 async def _status_request(client: TokenClient) -> dict:
     try:
         return await client.auth_request("status")
@@ -254,9 +266,7 @@ async def _status_request(client: TokenClient) -> dict:
 async def _apply_status(client: TokenClient, answer: dict, clock: dict,
                         progress: Progress) -> StatusResult:
     """Write the server's answer to the token: risk state, then the new tuples bundle."""
-    risk = int(answer.get("riskLevel") or 0)
-    last_contact = _ntp_or_none(answer.get("lastContactDate"))
-    last_scoring = _ntp_or_none(answer.get("lastRiskScoringDate"))
+    risk, last_contact, last_scoring = status_fields(answer)
     progress("store", 3, 5)
     await client.store_status(risk, last_contact, last_scoring)
     written = 0

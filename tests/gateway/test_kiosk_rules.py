@@ -106,3 +106,26 @@ def test_token_json_answers_never_crash(body):
         assert isinstance(_loads(body), dict)
     except TokenError:
         pass
+
+
+@given(st.dictionaries(st.sampled_from(["riskLevel", "lastContactDate", "lastRiskScoringDate",
+                                        "tuples"]), json_values, max_size=4))
+def test_status_answer_fields_are_checked(answer):
+    from gateway.errors import ServerError
+    from gateway.flows import status_fields
+
+    try:
+        level, contact, scoring = status_fields(answer)
+    except ServerError as exc:
+        assert "risk level" in exc.message
+        return
+    assert 0 <= level <= 255
+    assert all(v is None or 0 < v < 2**32 for v in (contact, scoring))
+
+
+def test_status_answer_as_the_real_server_sends_it():
+    from gateway.flows import status_fields
+
+    assert status_fields({"riskLevel": 4, "lastContactDate": "3970000000",
+                          "lastRiskScoringDate": "3970086400"}) == (4, 3970000000, 3970086400)
+    assert status_fields({"riskLevel": 0, "lastContactDate": None}) == (0, None, None)
