@@ -16,7 +16,7 @@ from datetime import date
 from gateway import flows
 from gateway.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, KioskError, UsageError
 
-DEFAULT_SERVER = os.environ.get("ROBERT_SERVER", "http://127.0.0.1:8000")
+DEFAULT_SERVER = os.environ.get("ROBERT_SERVER", "http://127.0.0.1:8080")  # robert-server's default
 DEFAULT_PORT = os.environ.get("ROBERT_KIOSK_PORT", "auto")
 
 EPILOG = """exit codes: 0 done, 2 bad input, 3 token problem, 4 server problem,
@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="run the kiosk web page",
                            description="Run the kiosk web page on this machine.")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--http-port", type=int, default=8080)
+    serve.add_argument("--http-port", type=int, default=8088,
+                       help="port of the kiosk page (default 8088; robert-server uses 8080)")
     return parser
 
 

@@ -163,5 +163,5 @@ def _check_url(base_url: str) -> str:
         url = None
     if url is None or url.scheme not in ("http", "https") or not url.host:
         raise UsageError(f"The server address {str(base_url)[:100]!r} is not valid: write it "
-                         "like https://robert.example.org or http://127.0.0.1:8000.")
+                         "like https://robert.example.org or http://127.0.0.1:8080.")
     return str(url).rstrip("/")

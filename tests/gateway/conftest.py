@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import threading
 import time
@@ -15,21 +14,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from kiosk_live import ServerProcess, TokenProcess, provision  # noqa: E402
-
-
-def _live_parts_present() -> bool:
-    try:
-        import robert_token.frame  # noqa: F401
-        import robert_token.sync  # noqa: F401
-    except ImportError:
-        return False
-    bin_dir = Path(sys.executable).parent
-    return all((bin_dir / s).exists() or shutil.which(s)
-               for s in ("robert-server", "robert-token", "robert-provision"))
-
-
-live = pytest.mark.skipif(not _live_parts_present(),
-                          reason="the token core or the server stub is not there yet")
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import io
 import json
 import socket
@@ -11,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("robert_token.sync", reason="the token core is not there yet")
+importlib.import_module("robert_token.sync")
 
 from bumble.controller import Controller  # noqa: E402
 from bumble.link import LocalLink  # noqa: E402
 from bumble.transport.tcp_server import open_tcp_server_transport_with_socket  # noqa: E402
-from conftest import live  # noqa: E402
 from kiosk_live import child_env, provision_pty  # noqa: E402
 from ports.host import ble as token_ble  # noqa: E402
 from ports.host.process import HostToken  # noqa: E402
@@ -29,7 +29,6 @@ from gateway.robert_api import RobertApi  # noqa: E402
 from gateway.token_client import TokenClient  # noqa: E402
 from gateway.transport.ble import BleLink, virtual_kiosk_device  # noqa: E402
 
-pytestmark = live
 BIN = Path(sys.executable).parent
 ROBERT_TOKEN = [str(BIN / "robert-token")]
 KIOSK = [str(BIN / "robert-kiosk")]

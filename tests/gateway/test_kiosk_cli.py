@@ -3,13 +3,8 @@
 import json
 import subprocess
 import sys
-from importlib.util import find_spec
 from pathlib import Path
 
-import pytest
-
-needs_core = pytest.mark.skipif(find_spec("robert_token.frame") is None,
-                                reason="the token core (robert_token.frame) is not there yet")
 KIOSK = [str(Path(sys.executable).parent / "robert-kiosk")]
 
 
@@ -36,7 +31,6 @@ def test_usage_errors_exit_2_in_plain_words(tmp_path):
     assert out.returncode == 2 and "--onset" in out.stderr
 
 
-@needs_core
 def test_missing_token_exits_5_with_json_error(tmp_path):
     out = kiosk("info", "--port", str(tmp_path / "ttyACM3"), "--json")
     assert out.returncode == 5
@@ -44,7 +38,6 @@ def test_missing_token_exits_5_with_json_error(tmp_path):
     assert "plugged in" in json.loads(out.stdout)["error"]
 
 
-@needs_core
 def test_retry_with_an_empty_queue_needs_no_server_nor_token(tmp_path):
     out = kiosk("report", "--retry", "--port", str(tmp_path / "none"), "--queue",
                 str(tmp_path / "q"), "--server", "http://127.0.0.1:9")
@@ -52,7 +45,6 @@ def test_retry_with_an_empty_queue_needs_no_server_nor_token(tmp_path):
     assert "No report waiting" in out.stdout
 
 
-@needs_core
 def test_auto_without_any_token_says_so(tmp_path):
     out = kiosk("info", "--port", "auto")  # no USB token board on a test machine
     assert out.returncode == 5 and "No token found on USB" in out.stderr

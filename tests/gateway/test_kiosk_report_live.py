@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import subprocess
 import sys
@@ -12,9 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-pytest.importorskip("robert_token.frame", reason="the token core is not there yet")
+importlib.import_module("robert_token.frame")
 
-from conftest import live  # noqa: E402
 from kiosk_live import provision  # noqa: E402
 
 from gateway import flows  # noqa: E402
@@ -25,7 +25,6 @@ from gateway.robert_api import RobertApi  # noqa: E402
 from gateway.token_client import TokenClient  # noqa: E402
 from gateway.transport.serial import SerialLink  # noqa: E402
 
-pytestmark = live
 KIOSK = [str(Path(sys.executable).parent / "robert-kiosk")]
 
 

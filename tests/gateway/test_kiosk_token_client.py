@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 
 import pytest
 
-pytest.importorskip("robert_token.frame", reason="the token core is not there yet")
+importlib.import_module("robert_token.frame")
 
-from conftest import live  # noqa: E402
 
 from gateway.errors import LinkLost, TokenError  # noqa: E402
 from gateway.token_client import TokenClient  # noqa: E402
 from gateway.transport.serial import SerialLink  # noqa: E402
-
-pytestmark = live
 
 
 class FaultyLink:

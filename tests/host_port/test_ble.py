@@ -8,14 +8,15 @@ served by the test on a free TCP port, on the kiosk's virtual link.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 
 import pytest
 from bumble.link import LocalLink
 
-frame = pytest.importorskip("robert_token.frame")
-sync = pytest.importorskip("robert_token.sync", reason="the token core is not there yet")
-token_module = pytest.importorskip("robert_token.token", reason="the token core is not there yet")
+frame = importlib.import_module("robert_token.frame")
+sync = importlib.import_module("robert_token.sync")
+token_module = importlib.import_module("robert_token.token")
 
 from ports.host import ble  # noqa: E402
 from ports.host.clock import SystemClock  # noqa: E402

@@ -4,7 +4,6 @@ tests' process helpers), and INFO read back with the kiosk's own client."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sys
 from pathlib import Path
 
@@ -13,24 +12,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
 
 from kiosk_live import ServerProcess, TokenProcess  # noqa: E402
-
-
-def live_parts_present() -> bool:
-    """The token core and the console scripts are needed for the live tests."""
-    try:
-        import robert_token.frame  # noqa: F401
-        import robert_token.sync  # noqa: F401
-
-        import robert.crypto  # noqa: F401
-    except ImportError:
-        return False
-    bin_dir = Path(sys.executable).parent
-    return all((bin_dir / s).exists() or shutil.which(s)
-               for s in ("robert-server", "robert-token", "robert-provision"))
-
-
-live = pytest.mark.skipif(not live_parts_present(),
-                          reason="the token core, robert.crypto or the server stub is not there yet")
 
 
 @pytest.fixture(scope="module")

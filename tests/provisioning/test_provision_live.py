@@ -9,11 +9,9 @@ import subprocess
 import pytest
 from kiosk_live import BIN
 from PIL import Image
-from station_live import live, token_info
+from station_live import token_info
 
 from provisioning import cli
-
-pytestmark = live
 
 
 @pytest.fixture

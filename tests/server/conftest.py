@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import importlib
 import warnings
 from dataclasses import dataclass
 
@@ -34,7 +35,7 @@ def store(tmp_path):
 
 @pytest.fixture
 def world(store):
-    pytest.importorskip("robert.report", reason="needs the robert protocol library")
+    importlib.import_module("robert.report")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
+import importlib
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
 from server_stub.process import ServerProcess
 
@@ -22,7 +22,7 @@ from .spec_client import (
     server_time,
 )
 
-pytest.importorskip("robert.report", reason="needs the robert protocol library")
+importlib.import_module("robert.report")
 
 ROBERT_SERVER = str(Path(sys.executable).parent / "robert-server")
 

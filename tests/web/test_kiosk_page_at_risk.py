@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def world(tmp_path):
     if missing_parts():
-        pytest.skip(missing_parts())
+        pytest.fail(missing_parts())
     from hil_tests.sim.world import World
 
     with World(tmp_path / "world", seed=7) as w:
