@@ -71,7 +71,7 @@ def test_sim_prints_ports_the_kiosk_can_use(tmp_path):
         info = json.loads(out.stdout)
         assert info["serial"] == "RT-T2" and info["state"] == "ok"
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:

@@ -46,6 +46,9 @@ def test_tokens_and_phones_hear_each_other(bench):
     assert len(phone.heard_log) >= 5
     token_ebids = {h.ebid for h in phone.heard_log}
     assert len(token_ebids) >= 1
+    shown = repr(phone) + str(phone)
+    assert phone.k_mac.hex() not in shown and phone.k_tuples.hex() not in shown
+    assert repr(phone.k_mac)[2:20] not in shown
 
     # the phone reports what it heard; the token is then at risk at its next status
     answer = bench.world.phone_report("Phone1")

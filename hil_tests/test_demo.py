@@ -23,3 +23,40 @@ def test_demo_tells_who_is_at_risk_and_why(tmp_path):
     assert "not at risk" in verdicts["Chloe"] and "15 m" in verdicts["Chloe"]
     assert "AT RISK" in verdicts["Dan"]
     assert "report accepted" in out.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.sim_only
+def test_demo_kiosk_mode_leaves_the_kiosk_page_running(tmp_path):
+    import re
+    import signal
+
+    import httpx
+
+    proc = subprocess.Popen([sys.executable, "-m", "hil_tests.sim.demo", "--kiosk", "--folder",
+                             str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env())
+    try:
+        url = None
+        for line in proc.stdout:
+            m = re.search(r"kiosk page is running at (http://\S+/)", line)
+            if m:
+                url = m.group(1)
+                break
+        assert url, "the demo never printed the kiosk address"
+        tokens = {}
+        for _ in range(100):
+            try:
+                tokens = {t["view"]["serial"]: t["view"] for t in
+                          httpx.get(url + "api/tokens", timeout=10).json()["tokens"] if t["view"]}
+            except httpx.HTTPError:
+                pass
+            if len(tokens) == 3:
+                break
+            import time
+            time.sleep(0.2)
+        assert tokens["RT-BOB"]["risk_level"] == 4 and tokens["RT-CHLOE"]["risk_level"] == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    assert proc.returncode == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import tempfile
 import time
@@ -47,6 +48,14 @@ def _folder(path: str | None) -> Path:
     return Path(path) if path else Path(tempfile.mkdtemp(prefix="robert-bench-"))
 
 
+def stop_on_signals() -> None:
+    """Ctrl-C or SIGTERM ends a long-running world cleanly (even if started in the background)."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
 def cmd_sim(args) -> int:
     if not 1 <= args.tokens <= 20:
         print("robert-bench: --tokens must be within 1..20", file=sys.stderr)
@@ -81,6 +90,7 @@ def cmd_sim(args) -> int:
         print(f"server {world.server.url}  (files in {folder})", flush=True)
         print("Poke a token with e.g.: robert-kiosk info --port "
               f"{next(iter(world.tokens.values())).pty}. Ctrl-C stops.", flush=True)
+        stop_on_signals()
         world.air.run_realtime(args.speed)
         while True:
             time.sleep(1.0)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 
 from hil_tests.kiosk import env, exe
+from hil_tests.sim.cli import stop_on_signals
 from hil_tests.sim.world import World, wall_ntp
 
 OFFICE, BUS, HOME = (0.0, 0.0), (5000.0, 0.0), None
@@ -144,15 +144,10 @@ def main(argv: list[str] | None = None) -> int:
 
         say("")
         say("== Who is at risk, and why ==")
-        why = {
-            "Bob": "sat 1 m from Alice for about 6.5 hours",
-            "Chloe": "was in the same room but 15 m away: the signal was too weak to count",
-            "Dan": "sat 0.8 m from Alice on the bus for 30 minutes",
-        }
         for name, level in results.items():
             verdict = "AT RISK" if level == 4 else "not at risk"
-            say(f"  {name:6s} {verdict:12s} - {why[name]}")
-        say("  Alice   reported    - tested positive; her token's contacts were uploaded")
+            say(f"  {name:6s} {verdict:12s} - {near_alice(name, world.air.channel)}")
+        say("  Alice  reported     - tested positive; her token's contacts were uploaded")
         say(f"(one virtual day and a half in {time.monotonic() - wall:.0f} s of wall time; "
             f"files in {folder})")
 
@@ -169,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             say("")
             say(f"The kiosk page is running at http://127.0.0.1:{http_port}/ "
                 "(the tokens keep living in real time). Ctrl-C to stop.")
-            signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+            stop_on_signals()
             while kiosk_proc.poll() is None:
                 time.sleep(1)
             say(f"the kiosk page stopped: see {folder / 'kiosk.log'}")
