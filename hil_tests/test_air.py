@@ -167,7 +167,7 @@ def test_scenario_reads_and_explains():
     assert sc.tokens["B"]["drift_ppm"] == 200 and sc.end == 7200
     assert sc.position("A", 3599) is None and sc.position("A", 3600) == (0, 0)
     assert sc.position("A", 5400) is None
-    with pytest.raises(ScenarioError, match=r"steps\[0\]: unknown token 'Z'"):
+    with pytest.raises(ScenarioError, match=r"steps\[0\]: unknown token or phone 'Z'"):
         parse('{"tokens": ["A"], "steps": [{"t": 0, "do": "status", "who": "Z"}]}')
     with pytest.raises(ScenarioError, match="cannot read the time"):
         parse('{"tokens": ["A"], "moves": [{"t": "soon", "who": "A", "at": [0, 0]}]}')

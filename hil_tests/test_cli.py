@@ -79,5 +79,13 @@ def test_sim_prints_ports_the_kiosk_can_use(tmp_path):
     assert proc.returncode == 0, proc.stderr.read()
 
 
+def test_run_a_scenario_with_a_phone_reporting():
+    out = subprocess.run([*BENCH, "run", str(SCENARIOS / "bus_with_phone.json")],
+                         capture_output=True, text=True, timeout=240, env=env())
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "ok  Max's app reported positive" in out.stdout
+    assert "ok  Ana: At risk" in out.stdout and "3/3 steps ok" in out.stdout
+
+
 if sys.platform != "linux":  # ptys as USB ports
     pytestmark = [pytestmark, pytest.mark.skip(reason="needs Linux ptys")]

@@ -39,6 +39,8 @@ def do_step(world: World, step: Step, who: str) -> StepOutcome:
 
 
 def _do_step(world: World, step: Step, who: str) -> StepOutcome:
+    if who in world.phones:
+        return _phone_step(world, step, who)
     if step.do == "provision":
         world.provision(who)
         return StepOutcome(step, who, True, f"{who} provisioned")
@@ -52,6 +54,21 @@ def _do_step(world: World, step: Step, who: str) -> StepOutcome:
     ok = True
     if step.expect is not None:
         ok = (r.risk_level == 4) == (step.expect == "at_risk")
+        text += f" (expected {step.expect.replace('_', ' ')})"
+    return StepOutcome(step, who, ok, text)
+
+
+def _phone_step(world: World, step: Step, who: str) -> StepOutcome:
+    """The app on a phone: report with a code, or ask its status."""
+    if step.do == "report":
+        answer = world.phone_report(who)
+        ok = answer.get("success") is not False
+        return StepOutcome(step, who, ok, f"{who}'s app reported positive "
+                           f"({len(world.phones[who].contacts(0))} contacts)")
+    level = world.phone_status(who)
+    text = f"{who}'s app: {'At risk' if level == 4 else 'Not at risk'}"
+    ok = step.expect is None or (level == 4) == (step.expect == "at_risk")
+    if step.expect is not None:
         text += f" (expected {step.expect.replace('_', ' ')})"
     return StepOutcome(step, who, ok, text)
 

@@ -20,7 +20,8 @@ A scenario is a JSON object (no YAML: one parser, exact errors)::
     }
 
 Times are seconds after the start, as a number or a string of units
-(`1d2h30m15s`). `at` is a position in metres, or null for "out of range".
+(`1d2h30m15s`). Phones register by themselves and may `status` or `report`
+(as the app does); tokens go to the station and the kiosk. `at` is a position in metres, or null for "out of range".
 A move holds until the next move of the same name. `expect` is `at_risk` or
 `not_at_risk`. A layout file (`robert-bench sim --layout`) is the same format;
 only `tokens`, `phones` and `moves` are used.
@@ -137,7 +138,7 @@ def _step(i: int, raw: object, known: set[str]) -> Step:
     names = tuple(_name(w, where) for w in who_list)
     for n in names:
         if n not in known:
-            raise ScenarioError(f"{where}: unknown token {n!r}")
+            raise ScenarioError(f"{where}: unknown token or phone {n!r}")
     expect = raw.get("expect")
     if expect is not None and (expect not in EXPECTS or do != "status"):
         raise ScenarioError(f"{where}: 'expect' is {' or '.join(EXPECTS)}, on a status step")
@@ -181,8 +182,11 @@ def parse(text: str | bytes) -> Scenario:
             raise ScenarioError(f"{where}: unknown name {who!r}")
         sc.moves.append(Move(parse_time(m.get("t", 0), where), who, _position(m.get("at"), where)))
     sc.moves.sort(key=lambda m: m.t)
-    sc.steps = sorted((_step(i, s, set(sc.tokens)) for i, s in enumerate(_list(raw, "steps"))),
+    sc.steps = sorted((_step(i, s, known) for i, s in enumerate(_list(raw, "steps"))),
                       key=lambda s: s.t)
+    for i, s in enumerate(sc.steps):
+        if s.do in ("provision", "sync") and any(w in sc.phones for w in s.who):
+            raise ScenarioError(f"steps[{i}]: a phone can only 'status' or 'report'")
     last = max([0.0, *(m.t for m in sc.moves), *(s.t for s in sc.steps)])
     sc.end = parse_time(raw["end"], "end") if "end" in raw else last
     if sc.end < last:
