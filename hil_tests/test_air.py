@@ -171,3 +171,20 @@ def test_scenario_reads_and_explains():
         parse('{"tokens": ["A"], "steps": [{"t": 0, "do": "status", "who": "Z"}]}')
     with pytest.raises(ScenarioError, match="cannot read the time"):
         parse('{"tokens": ["A"], "moves": [{"t": "soon", "who": "A", "at": [0, 0]}]}')
+
+
+def test_real_time_mode_follows_the_wall_clock_until_paused():
+    air = _air()
+    try:
+        ear = _world(air, interval=10.0)
+        air.run_realtime(speed=1000.0)
+        deadline = time.monotonic() + 20
+        while air.now < T0 + 300 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        air.pause_realtime()
+        paused_at = air.now
+        time.sleep(0.3)
+        assert air.now == paused_at > T0 + 300
+        assert ear.got and all(T0 <= t <= paused_at for t, _, _ in ear.got)
+    finally:
+        air.stop()
