@@ -69,7 +69,7 @@ def _demo() -> tuple[float, int]:
 def run() -> list[Table]:
     speed = Table("Simulated token-days per wall-clock second (real token processes on the air)",
                   ["setting", "tokens", "virtual days", "wall s", "token-days / s",
-                   "virtual s / wall s", "air events", "adverts heard"])
+                   "virtual s / wall s", "token wake-ups", "adverts heard"])
     for n, days, office in ((1, 1.0, False), (4, 0.5, False), (4, 0.5, True), (8, 0.25, True)):
         wall, events, heard = _token_days(n, days, office)
         speed.rows.append(["office" if office else "alone", n, days, wall, n * days / wall,
@@ -78,8 +78,9 @@ def run() -> list[Table]:
     wall = _air_only(phones, days)
     speed.rows.append(["air only (in-process nodes)", phones, days, wall, phones * days / wall,
                        days * DAY / wall, int(days * DAY / 20), "-"])
-    speed.note = ("One air event = one `time`/`idle` round trip with every token due. Token "
-                  "processes share the machine's cores with the air; 'air only' is the ceiling.")
+    speed.note = ("A token wake-up is one `time`/`idle` round trip (a tick every 20 s: the HELLO "
+                  "rebuild). Token processes share the cores with the air; 'air only' (no "
+                  "process, a step every 20 s) is the ceiling.")
 
     demo = Table("Demo end to end (python -m hil_tests.sim.demo)",
                  ["what", "wall s", "exit code"])
