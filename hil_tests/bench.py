@@ -118,29 +118,21 @@ class SimBench(Bench):
             out.append(BenchToken(name, tok.pty))
         return out
 
-    def _session(self, tok: BenchToken, call):
-        """A kiosk session: the token's clock brought to now first, its new plans heard after."""
-        serial = serial_of(tok.name)
-        self.world.air.tick(serial)
-        try:
-            return call()
-        finally:
-            self.world.air.tick(serial)
-
+    # A kiosk session on the simulated bench also wakes the token before and after (World).
     def provision(self, tok: BenchToken, days: int = 4) -> str:
-        return self._session(tok, lambda: Bench.provision(self, tok, days))
+        return self.world.provision(tok.name, days)
 
     def info(self, tok: BenchToken) -> dict:
-        return self._session(tok, lambda: Bench.info(self, tok))
+        return self.world.info(tok.name)
 
     def status(self, tok: BenchToken) -> flows.StatusResult:
-        return self._session(tok, lambda: Bench.status(self, tok))
+        return self.world.status(tok.name)
 
     def report(self, tok: BenchToken, onset: date | None = None) -> flows.ReportResult:
-        return self._session(tok, lambda: Bench.report(self, tok, onset))
+        return self.world.report(tok.name, onset)
 
     def on_port(self, tok: BenchToken, fn, timeout: float = 3.0):
-        return self._session(tok, lambda: Bench.on_port(self, tok, fn, timeout))
+        return self.world.kiosk(tok.name, fn, timeout)
 
     def now(self) -> float:
         return self.world.now
