@@ -55,3 +55,31 @@ def test_tokens_and_phones_hear_each_other(bench):
     assert answer.get("success", True) is not False
     bench.advance(35 * 60)
     assert bench.status(tok).risk_level == 4
+
+
+def test_a_phone_advertises_like_the_app(bench):
+    from robert_token.scanner import parse_advert
+
+    from robert import crypto, timeutil
+    from server_stub.store import Store
+
+    phone = bench.add_phone("Phone2")
+    now = int(bench.now())
+    boundary = timeutil.epoch_start(timeutil.epoch_id(now) + 1)
+    seen = [(t, *phone.advert_at(t)) for t in range(boundary - 95, boundary + 95, 5)]
+    store = Store(bench.kiosk.server_db)
+    try:
+        for (_, addr0, data0), (t1, addr1, data1) in zip(seen, seen[1:], strict=False):
+            h0, h1 = parse_advert(data0), parse_advert(data1)
+            assert h0[1] == 2, "the app's ROBERT payload version is 2"
+            assert (h0[0][1:9] == h1[0][1:9]) == (addr0 == addr1), "address and EBID apart"
+            assert abs(timeutil.time16_delta(h1[0][9] << 8 | h1[0][10], t1)) <= 30
+        ebids = {parse_advert(d)[0][1:9] for _, _, d in seen}
+        assert len(ebids) == 2  # the boundary is crossed once
+        for t, _, data in seen:
+            msg = crypto.parse_hello(parse_advert(data)[0])
+            epoch, id_a = crypto.ebid_open(store.k_s(timeutil.day_of_epoch(timeutil.epoch_id(t))), msg.ebid)
+            assert epoch == timeutil.epoch_id(t)
+            assert crypto.verify_hello(store.registration(id_a).k_mac, msg)
+    finally:
+        store.close()
