@@ -53,7 +53,7 @@ class Phone(Node):
     tuples: dict[int, tuple[bytes, int]] = field(default_factory=dict, repr=False)
     heard_log: list[Heard] = field(default_factory=list, repr=False)
     risk_level: int | None = None
-    _cache: dict = field(default_factory=dict, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False, init=False)
 
     def __post_init__(self) -> None:
         self.adv = None  # the air asks advert_at(); this only gives the timing
