@@ -96,8 +96,10 @@ def headline(state: str, risk_level: int | None, last_contact: date | None) -> s
     if risk_level is not None and risk_level > 0:
         return f"At risk: contact on {last_contact.day} {last_contact:%b}" if last_contact \
             else "At risk"
-    if state in ("sync_needed", "clock_unset") or risk_level is None:
+    if state in ("sync_needed", "clock_unset"):
         return "Sync needed"
+    if risk_level is None:  # provisioned and working, but the server was never asked
+        return "Status not checked yet"
     return "Not at risk"
 
 

@@ -57,7 +57,7 @@ def test_headlines():
     assert headline("ok", 0, None) == "Not at risk"
     assert headline("ok", 4, date(2026, 11, 12)) == "At risk: contact on 12 Nov"
     assert headline("sync_needed", 0, None) == "Sync needed"
-    assert headline("ok", None, None) == "Sync needed"  # never synced: no risk answer yet
+    assert headline("ok", None, None) == "Status not checked yet"  # no risk answer yet
     assert headline("not_provisioned", None, None) == "Not provisioned"
 
 
@@ -93,7 +93,8 @@ def test_token_view_of_any_info_is_a_view_or_a_plain_token_error(info):
     except TokenError as exc:
         assert "INFO" in exc.message
         return
-    assert view.headline in ("Not at risk", "Sync needed", "Not provisioned") \
+    assert view.headline in ("Not at risk", "Sync needed", "Not provisioned",
+                             "Status not checked yet") \
         or view.headline.startswith("At risk")
 
 

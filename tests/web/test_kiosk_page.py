@@ -19,8 +19,8 @@ def test_status_then_report_with_consent(system, browser, tmp_path):
     assert "RT-W0000001" in first.inner_text()
     headline = page.locator("#headline")
     headline.wait_for()
-    # Freshly provisioned: never synced with the server, so the kiosk asks for a sync.
-    assert headline.inner_text() == "Sync needed"
+    # Freshly provisioned: working, but the server was never asked about it.
+    assert headline.inner_text() == "Status not checked yet"
 
     page.evaluate("""() => {  // record every progress shown while the flow runs
         window.progressSeen = [];
