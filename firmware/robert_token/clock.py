@@ -10,8 +10,9 @@ ports the clock is unset again after a reset, and the token stops advertising.
 
 import json
 
+from robert_token import flashfile
+
 FILE = "clock.json"
-_TMP = "clock.tmp"
 MIN_DRIFT_SPAN_S = 600  # a drift estimate needs sets at least this far apart
 MAX_DRIFT_PPM = 500.0
 
@@ -102,23 +103,19 @@ class Clock:
         self._set_ntp_ms = None
         self.drift_ppm = 0.0
         self.last_set = None
-        if self._storage is not None and self._storage.size(FILE) >= 0:
-            self._storage.remove(FILE)
+        if self._storage is not None:
+            flashfile.remove(self._storage, FILE)
 
     def _save(self):
         if self._storage is None:
             return
         state = {"ntp_ms": self.ntp_ms_at(self._elapsed_ms), "ticks": self._last_ticks,
                  "drift_ppm": self.drift_ppm, "last_set": self.last_set}
-        with self._storage.open(_TMP, "w") as f:
-            f.write(json.dumps(state))
-            f.flush()
-            s = getattr(f, "sync", None)
-            if s:
-                s()
-        self._storage.rename(_TMP, FILE)
+        flashfile.replace(self._storage, FILE, json.dumps(state))
 
     def _restore(self):
+        if self._storage is not None:
+            flashfile.recover(self._storage, FILE)
         if self._storage is None or self._storage.size(FILE) < 0:
             return
         if not getattr(self._hw, "continuous", False):

@@ -8,7 +8,7 @@ whole files and never rewrites the rest. A segment is a sequence of batches:
 
 A batch is written with one append + flush + sync; a power cut can only tear
 the batch in flight, which the CRC exposes: at open the torn tail is cut off
-(the valid prefix is copied and renamed over the segment). The body is a list
+(the valid prefix is copied and replaced through `flashfile`). The body is a list
 of contact groups after the batch's base time (the start of its epoch):
 
     base (4, NTP s) | groups: ECC (1) | EBID (8) | n (1) | n x HELLO
@@ -26,6 +26,7 @@ today alone fills the log new HELLOs are refused and counted.
 import json
 import struct
 
+from robert_token import flashfile
 from robert_token.crc import crc32
 from robert_token.epochs import DAY_S, EPOCH_S, TIME_START
 
@@ -40,7 +41,6 @@ FLUSH_S = 900  # ... or when its oldest entry is this old (what a power cut can 
 KEEP_DAYS = 14
 CAPACITY = 1 << 20
 META = "log_meta.json"
-_TMP = "log_seg.tmp"
 ENTRY_CONTACT = 0x01
 ENTRY_HELLO = 0x02
 
@@ -124,13 +124,6 @@ class _Group:
         self.n = 0
 
 
-def _sync(f):
-    f.flush()
-    s = getattr(f, "sync", None)
-    if s:
-        s()
-
-
 class ContactLog:
     """Append-only, day-segmented HELLO log with bounded size."""
 
@@ -164,6 +157,8 @@ class ContactLog:
         if listdir is not None:
             try:
                 for name in listdir():
+                    if name.endswith(".new"):  # a segment whose replace was cut: recovered by _scan_day
+                        name = name[:-4]
                     if name.startswith("log_") and name.endswith(".bin") and name[4:-4].isdigit():
                         d = int(name[4:-4])
                         if d not in days:
@@ -174,6 +169,7 @@ class ContactLog:
             self._scan_day(day)
 
     def _read_meta(self):
+        flashfile.recover(self._storage, META)
         if self._storage.size(META) <= 0:
             return {}
         try:
@@ -186,15 +182,12 @@ class ContactLog:
     def _write_meta(self):
         meta = {"days": sorted(self.days), "seq": self.seq, "dropped_days": self.dropped_days,
                 "dropped_hellos": self.dropped_hellos, "acked": self.acked[-8:]}
-        tmp = META + ".tmp"
-        with self._storage.open(tmp, "w") as f:
-            f.write(json.dumps(meta))
-            _sync(f)
-        self._storage.rename(tmp, META)
+        flashfile.replace(self._storage, META, json.dumps(meta))
 
     def _scan_day(self, day):
         """Count a segment's records and cut a torn tail."""
         name = segment_name(day)
+        flashfile.recover(self._storage, name)
         size = self._storage.size(name)
         if size < 0:
             return
@@ -220,11 +213,11 @@ class ContactLog:
         self.days[day] = stats
 
     def _truncate(self, name, end):
-        """Keep the first `end` bytes of a segment (copy + atomic rename)."""
+        """Keep the first `end` bytes of a segment (copy + power-cut-safe replace)."""
         if end == 0:
             self._storage.remove(name)
             return
-        with self._storage.open(name, "rb") as src, self._storage.open(_TMP, "wb") as dst:
+        with self._storage.open(name, "rb") as src, self._storage.open(flashfile.tmp_name(name), "wb") as dst:
             left = end
             while left:
                 chunk = src.read(min(512, left))
@@ -232,8 +225,8 @@ class ContactLog:
                     break
                 dst.write(chunk)
                 left -= len(chunk)
-            _sync(dst)
-        self._storage.rename(_TMP, name)
+            flashfile.sync(dst)
+        flashfile.commit(self._storage, name)
 
     # ------------------------------------------------------------ stats
     @property
@@ -336,7 +329,7 @@ class ContactLog:
         try:
             with self._storage.open(name, "ab") as f:
                 f.write(record)
-                _sync(f)
+                flashfile.sync(f)
         except OSError:
             # whatever reached flash is a torn tail: cut it now so later batches stay readable
             self.days.pop(day, None)
@@ -366,9 +359,7 @@ class ContactLog:
         return True
 
     def _remove_day(self, day):
-        name = segment_name(day)
-        if self._storage.size(name) >= 0:
-            self._storage.remove(name)
+        flashfile.remove(self._storage, segment_name(day))
         self.days.pop(day, None)
 
     def purge(self, today):

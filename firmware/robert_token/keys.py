@@ -7,10 +7,10 @@ the keys; nothing outside the core's crypto calls reads them.
 import json
 import struct
 
+from robert_token import flashfile
 from robert_token.crc import crc32
 
 FILE = "keys.bin"
-_TMP = "keys.tmp"
 
 
 class ProvisionError(ValueError):
@@ -66,6 +66,7 @@ class Keys:
         """Read keys.bin; a missing or damaged file means not provisioned."""
         self._k_mac = self._k_tuples = self._id_a = None
         self.settings = {}
+        flashfile.recover(self._storage, FILE)
         if self._storage.size(FILE) < 74:
             return
         with self._storage.open(FILE, "rb") as f:
@@ -80,18 +81,12 @@ class Keys:
         """Store keys from a PROVISION payload; refuses when keys are already there."""
         k_mac, k_tuples, id_a, settings = parse_provision(payload)
         body = k_mac + k_tuples + (b"\x01" + id_a if id_a else bytes(6)) + json.dumps(settings).encode()
-        with self._storage.open(_TMP, "wb") as f:
-            f.write(body + struct.pack(">I", crc32(body)))
-            f.flush()
-            _sync(f)
-        self._storage.rename(_TMP, FILE)
+        flashfile.replace(self._storage, FILE, body + struct.pack(">I", crc32(body)))
         self.load()
         return settings
 
     def wipe(self):
-        for name in (FILE, _TMP):
-            if self._storage.size(name) >= 0:
-                self._storage.remove(name)
+        flashfile.remove(self._storage, FILE)
         self.load()
 
     # The only readers of key material: the core's crypto calls.
@@ -100,9 +95,3 @@ class Keys:
 
     def tuples_key(self):
         return self._k_tuples
-
-
-def _sync(f):
-    s = getattr(f, "sync", None)
-    if s is not None:
-        s()

@@ -10,7 +10,7 @@ current epoch.
 
 import json
 
-from robert_token import FW_VERSION, hello, power, scanner
+from robert_token import FW_VERSION, flashfile, hello, power, scanner
 from robert_token.clock import Clock
 from robert_token.contact_log import CAPACITY, ContactLog
 from robert_token.epochs import DAY_S, epoch_of, epoch_start
@@ -205,6 +205,7 @@ class Token:
     # ------------------------------------------------------------ risk
     def _load_risk(self):
         st = self.port.storage
+        flashfile.recover(st, RISK_FILE)
         if st.size(RISK_FILE) <= 0:
             return {"level": None, "last_contact": None, "updated": None}
         try:
@@ -217,7 +218,7 @@ class Token:
     def store_risk(self, level, last_contact, last_scoring):
         self.risk = {"level": level, "last_contact": last_contact,
                      "updated": self.clock.ntp() if last_scoring is None else last_scoring}
-        write_atomic(self.port.storage, RISK_FILE, json.dumps(self.risk))
+        flashfile.replace(self.port.storage, RISK_FILE, json.dumps(self.risk))
 
     # ------------------------------------------------------------ info / reset
     def info(self):
@@ -253,9 +254,9 @@ class Token:
         self.keys.wipe()
         self.clock.forget()
         st = self.port.storage
-        for name in (RISK_FILE, STAGE_FILE):
-            if st.size(name) >= 0:
-                st.remove(name)
+        flashfile.remove(st, RISK_FILE)
+        if st.size(STAGE_FILE) >= 0:
+            st.remove(STAGE_FILE)
         self.risk = {"level": None, "last_contact": None, "updated": None}
         self.ebid = self.ecc = self.address = None
         self._show(self.led_pattern(self.state()))
@@ -264,14 +265,3 @@ class Token:
 def _hex(b):
     return "".join("%02x" % x for x in b)
 
-
-def write_atomic(storage, name, text):
-    """Write a small file through a temporary name and an atomic rename."""
-    tmp = name + ".tmp"
-    with storage.open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        s = getattr(f, "sync", None)
-        if s:
-            s()
-    storage.rename(tmp, name)

@@ -1,19 +1,20 @@
 """EBID/ECC tuples: opening the server's encrypted bundle and the compact store on flash.
 
 The store (`tuples.bin`) is a plain array of 13-byte records
-`epochId (4) || EBID (8) || ECC (1)`, replaced atomically by a new bundle once
+`epochId (4) || EBID (8) || ECC (1)`, replaced (power-cut safe, `flashfile`) by a new bundle once
 its GCM tag has been checked. Bundles are decrypted as a stream (from flash
 in chunks), never held twice in RAM.
 """
 
 import struct
 
+from robert_token import flashfile
 from robert_token.bundle_json import BundleFormatError, BundleScanner
 from robert_token.crypto import block_cipher
 from robert_token.gcm import GcmDecryptor
 
 FILE = "tuples.bin"
-_TMP = "tuples.tmp"
+_TMP = flashfile.tmp_name(FILE)
 RECORD = 13
 IV_SIZE = 12
 TAG_SIZE = 16
@@ -123,6 +124,7 @@ class TupleStore:
         self.first_epoch = None
         self.last_epoch = None
         self._cache = None  # (epoch_id, ebid, ecc) of the last lookup
+        flashfile.recover(storage, FILE)
         self._scan_coverage()
 
     def _records(self):
@@ -183,24 +185,19 @@ class TupleStore:
                 sink = _FileSink(dst)
                 _decrypt(k_tuples, src.read, length, sink, port)
                 sink.flush()
-                dst.flush()
-                s = getattr(dst, "sync", None)
-                if s:
-                    s()
+                flashfile.sync(dst)
             if not sink.count:
                 raise BundleFormatError("bundle holds no tuples")
         except Exception:
             if storage.size(_TMP) >= 0:
                 storage.remove(_TMP)
             raise
-        storage.rename(_TMP, FILE)
+        flashfile.commit(storage, FILE)
         self._cache = None
         self._scan_coverage()
         return sink.count, sink.first, sink.last
 
     def wipe(self):
-        for name in (FILE, _TMP):
-            if self._storage.size(name) >= 0:
-                self._storage.remove(name)
+        flashfile.remove(self._storage, FILE)
         self._cache = None
         self._scan_coverage()

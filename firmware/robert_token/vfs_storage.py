@@ -1,7 +1,7 @@
 """The port `storage` over the board's own file system (littlefs on ESP32 and nRF52).
 
-littlefs makes a write durable when the file is flushed or closed, and
-`rename` atomically replaces the target, which is all the core relies on.
+littlefs and FAT make a write durable when the file is flushed or closed; the
+core only renames to a free name (`flashfile`), which both do atomically.
 """
 
 import os
@@ -38,13 +38,8 @@ class VfsStorage:
         os.remove(self.path(name))
 
     def rename(self, old, new):
-        path_new = self.path(new)
-        try:
-            os.rename(self.path(old), path_new)
-        except OSError:
-            # FAT and some VFS refuse to replace: remove then rename (littlefs never gets here)
-            os.remove(path_new)
-            os.rename(self.path(old), path_new)
+        """Rename to a free name (the core never renames over a file: FAT refuses, see `flashfile`)."""
+        os.rename(self.path(old), self.path(new))
 
     def size(self, name):
         try:

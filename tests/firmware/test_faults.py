@@ -121,7 +121,7 @@ def test_tampered_bundle_on_flash_refused_old_kept():
     with pytest.raises(BundleAuthError):
         store.install(K, "bad", len(bad))
     assert (store.first_epoch, store.count) == (100, 20)
-    assert "tuples.tmp" not in st.files
+    assert "tuples.bin.tmp" not in st.files
 
 
 def test_cut_during_provision_leaves_token_unprovisioned():

@@ -87,6 +87,8 @@ class RamFile:
         self._name = name
         self._mode = mode
         files = storage.files
+        if "w" in mode or "a" in mode or "+" in mode:
+            storage.operation()
         if "w" in mode:
             files[name] = bytearray()
         elif name not in files:
@@ -110,6 +112,7 @@ class RamFile:
         data = self._s.files[self._name]
         if "a" in self._mode:
             self._pos = len(data)
+        self._s.operation()
         for x in bytes(b):
             self._s.spend()
             if self._pos < len(data):
@@ -140,12 +143,27 @@ class RamFile:
 
 
 class RamStorage:
-    """Flash in RAM; `budget` bytes can be written before a simulated power cut."""
+    """Flash in RAM; `budget` bytes can be written before a simulated power cut.
 
-    def __init__(self):
+    `op_budget` counts operations instead (open for writing, write, remove,
+    rename): the power goes just before the one after the last allowed.
+    `fat=True` refuses to rename over an existing file, like CircuitPython's FAT.
+    """
+
+    def __init__(self, fat=False):
         self.files = {}
         self.budget = None
         self.written = 0
+        self.fat = fat
+        self.op_budget = None
+        self.ops = 0
+
+    def operation(self):
+        if self.op_budget is not None:
+            if self.op_budget <= 0:
+                raise PowerCut(5, "power cut")
+            self.op_budget -= 1
+        self.ops += 1
 
     def spend(self):
         if self.budget is not None:
@@ -158,6 +176,7 @@ class RamStorage:
         return RamFile(self, name, mode)
 
     def remove(self, name):
+        self.operation()
         if name not in self.files:
             raise OSError(2, "no such file")
         del self.files[name]
@@ -165,6 +184,11 @@ class RamStorage:
     def rename(self, a, b):
         if self.budget is not None and self.budget <= 0:
             raise PowerCut(5, "power cut")
+        self.operation()
+        if a not in self.files:
+            raise OSError(2, "no such file")
+        if self.fat and b in self.files:
+            raise OSError(17, "file exists")
         self.files[b] = self.files.pop(a)
 
     def size(self, name):
@@ -176,7 +200,7 @@ class RamStorage:
 
     def clone(self):
         """The flash as a power cut leaves it (for a reboot)."""
-        s = RamStorage()
+        s = RamStorage(self.fat)
         s.files = dict((k, bytearray(v)) for k, v in self.files.items())
         return s
 
