@@ -75,26 +75,26 @@ def _row(name: str, m: dict, mtu: object) -> list[object]:
 
 
 def run() -> list[Table]:
-    from kiosk_live import ServerProcess, TokenProcess, provision
+    from kiosk_live import provision, server_in, token_in
     from seed import seed_history
 
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         tmp = Path(tmp)
-        server = ServerProcess(tmp / "server").start()
+        server = server_in(tmp / "server").start()
         try:
-            token = TokenProcess(tmp / "tok", "RT-0000BE0C").start()
+            token = token_in(tmp / "tok", "RT-0000BE0C").start()
             try:
                 provision(token, server)
                 plugged = asyncio.run(_status_shown(token.pty, server.url))
             finally:
                 token.stop()
-            hellos = seed_history(tmp / "tok" / "flash", HISTORY_HELLOS)
-            token = TokenProcess(tmp / "tok", "RT-0000BE0C").start()
+            hellos = seed_history(token.state, HISTORY_HELLOS)
+            token.start()
             try:
                 pty_m = asyncio.run(_pty_history(token.pty))
             finally:
                 token.stop()
-            ble_m, mtu = asyncio.run(_ble_history(tmp / "tok" / "flash", "RT-0000BE0C"))
+            ble_m, mtu = asyncio.run(_ble_history(token.state, token.serial))
         finally:
             server.stop()
     history = Table(

@@ -13,8 +13,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -136,7 +134,7 @@ def bench_report(api: httpx.Client, server_key, server: ServerProcess) -> Table:
     rows = []
     times = []
     for _ in range(REPORT_RUNS):
-        body["token"] = new_code(server)
+        body["token"] = server.new_code()
         payload = httpx.Request("POST", "http://x", json=body).content
         t0 = time.perf_counter()
         r = api.post("/api/v6/report", content=payload,
@@ -180,19 +178,11 @@ def bench_report(api: httpx.Client, server_key, server: ServerProcess) -> Table:
              f"{os.cpu_count()} cores, machine shared")
 
 
-def new_code(server: ServerProcess) -> str:
-    exe = Path(sys.executable).parent / "robert-server"
-    return subprocess.run([str(exe), "new-code", "--db", str(server.db)], check=True,
-                          capture_output=True, text=True).stdout.strip()
-
-
 def run() -> list[Table]:
     with tempfile.TemporaryDirectory(prefix="bench-server-") as tmp:
         db = Path(tmp) / "server.db"
         with ServerProcess(db, "--dev-admin") as server:
             with httpx.Client(base_url=server.url, timeout=60) as api:
-                key_b64 = subprocess.run(
-                    [str(Path(sys.executable).parent / "robert-server"), "public-key", "--db",
-                     str(db)], check=True, capture_output=True, text=True).stdout.strip()
+                key_b64 = server.public_key()
                 server_key = serialization.load_der_public_key(base64.b64decode(key_b64))
                 return [bench_status(api, server_key), bench_report(api, server_key, server)]

@@ -170,7 +170,7 @@ class SerialBench(Bench):
 
     def __init__(self, folder: Path, ports: list[str]) -> None:
         self.ports = ports
-        self.server = ServerProcess(folder / "server.db").start()
+        self.server = ServerProcess(folder / "server.db", logs=folder).start()
         self.kiosk = Kiosk(self.server.url, self.server.db, folder / "kiosk-queue")
         self._used = 0
 

@@ -12,53 +12,94 @@ import time
 from pathlib import Path
 
 _LISTENING = re.compile(r"listening on (http://\S+)")
+_PORT = re.compile(r":(\d+)$")
+
+
+def server_command() -> list[str]:
+    """The `robert-server` console script, or `python -m server_stub.cli` when not installed."""
+    exe = shutil.which("robert-server", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "server_stub.cli"]
 
 
 class ServerProcess:
-    """`robert-server --db DB --port 0 ...` in a child process; `url` once it listens.
+    """`robert-server --db DB --port P ...` in a child process; `url` once it listens.
 
-    Its stdout and stderr go to a file (never a pipe that could fill up and stall it).
+    With `port=0` the server picks a free port at its first start; later starts (after
+    `kill()` or `stop()`) ask for that same port again, so clients keep their URL across a
+    crash. Its stdout and stderr go to a file (never a pipe that could fill up and stall it):
+    `logs/server.log` when a folder is given, else a temporary file removed by `close()`.
     """
 
-    def __init__(self, db: str | os.PathLike[str], *args: str, timeout: float = 20.0) -> None:
+    def __init__(self, db: str | os.PathLike[str], *args: str, port: int = 0,
+                 logs: str | os.PathLike[str] | None = None, timeout: float = 20.0) -> None:
         self.db = Path(db)
         self.args = list(args)
+        self.port = port
         self.timeout = timeout
         self.url = ""
         self._proc: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.NamedTemporaryFile(prefix="robert-server-", suffix=".log", delete=False)
+        self._log_start = 0
+        if logs is None:
+            with tempfile.NamedTemporaryFile(prefix="robert-server-", suffix=".log",
+                                             delete=False) as f:
+                self.log_path = Path(f.name)
+            self._temporary_log = True
+        else:
+            Path(logs).mkdir(parents=True, exist_ok=True)
+            self.log_path = Path(logs) / "server.log"
+            self._temporary_log = False
 
     def command(self) -> list[str]:
-        exe = shutil.which("robert-server", path=str(Path(sys.executable).parent))
-        base = [exe] if exe else [sys.executable, "-m", "server_stub.cli"]
-        return [*base, "--db", str(self.db), "--port", "0", *self.args]
+        return [*server_command(), "--db", str(self.db), "--port", str(self.port), *self.args]
 
     def start(self) -> ServerProcess:
-        self._log.seek(0)
-        self._log.truncate()
-        self._proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                      stdout=self._log, stderr=subprocess.STDOUT)
+        with open(self.log_path, "ab") as log:
+            self._log_start = log.tell()
+            self._proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
+                                          stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
-            match = _LISTENING.search(self.log())
+            match = _LISTENING.search(self._this_run_log())
             if match:
                 self.url = match.group(1)
+                self.port = int(_PORT.search(self.url).group(1))
                 return self
             if self._proc.poll() is not None:
-                raise RuntimeError(f"robert-server exited with {self._proc.returncode}: {self.log()}")
+                raise RuntimeError(f"robert-server exited with {self._proc.returncode}: "
+                                   f"{self._this_run_log()}")
             time.sleep(0.02)
-        self.stop()
-        raise RuntimeError(f"robert-server did not start within {self.timeout} s: {self.log()}")
+        self.kill()
+        raise RuntimeError(f"robert-server did not start within {self.timeout} s: "
+                           f"{self._this_run_log()}")
+
+    def _this_run_log(self) -> str:
+        with open(self.log_path, "rb") as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors="replace")
 
     def log(self) -> str:
-        return Path(self._log.name).read_text(errors="replace")
+        """Everything the server printed, every run (the server never prints secrets)."""
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def kill(self) -> int | None:
+        """SIGKILL: the server crashes mid-request; `start()` brings it back on its data."""
+        return self._end(graceful=False)
 
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL after 10 s; returns the exit code."""
+        return self._end(graceful=True)
+
+    def _end(self, graceful: bool) -> int | None:
         if self._proc is None:
             return None
         if self._proc.poll() is None:
-            self._proc.terminate()
+            if graceful:
+                self._proc.terminate()
+            else:
+                self._proc.kill()
             try:
                 self._proc.wait(10)
             except subprocess.TimeoutExpired:
@@ -69,16 +110,32 @@ class ServerProcess:
         return code
 
     def restart(self, *args: str) -> ServerProcess:
-        """Stop and start again on the same database (new port), optionally with new options."""
+        """Stop and start again on the same database and port, optionally with new options."""
         self.stop()
         if args:
             self.args = list(args)
         return self.start()
 
+    def cli(self, *args: str) -> str:
+        """Run `robert-server SUBCOMMAND ... --db DB` on this server's database; its stdout."""
+        out = subprocess.run([*server_command(), *args, "--db", str(self.db)],
+                             capture_output=True, text=True, timeout=60)
+        if out.returncode != 0:
+            raise RuntimeError(f"robert-server {args[0]} failed: {out.stderr.strip()}")
+        return out.stdout.strip()
+
+    def new_code(self, *args: str) -> str:
+        """A fresh single-use report code (`--long`: a 10-day UUID)."""
+        return self.cli("new-code", *args)
+
+    def public_key(self) -> str:
+        """The server's ECDH public key, base64 of the SubjectPublicKeyInfo DER."""
+        return self.cli("public-key")
+
     def close(self) -> None:
         self.stop()
-        self._log.close()
-        Path(self._log.name).unlink(missing_ok=True)
+        if self._temporary_log:
+            self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> ServerProcess:
         return self.start()

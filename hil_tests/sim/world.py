@@ -10,22 +10,20 @@ the virtual time (`PUT /admin/clock`, see docs/bench.md).
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from datetime import date
 from pathlib import Path
 
 import httpx
+from ports.host.launcher import TokenProcess
 
 from gateway import flows
-from hil_tests.kiosk import Kiosk, env, exe, run
+from hil_tests.kiosk import Kiosk, run
 from hil_tests.sim.air import Air
 from hil_tests.sim.channel import Channel
 from hil_tests.sim.phone import Phone
 from robert import timeutil
 from server_stub.process import ServerProcess
-
-START_TIMEOUT = 30.0
 
 
 def serial_of(name: str) -> str:
@@ -39,50 +37,6 @@ def serial_of(name: str) -> str:
 def wall_ntp() -> float:
     """The wall clock in NTP seconds (float)."""
     return time.time() + timeutil.NTP_UNIX_DELTA
-
-
-class TokenProcess:
-    """`robert-token --air` for one simulated token; `kill()` is a power cut."""
-
-    def __init__(self, folder: Path, serial: str, air_port: int, drift_ppm: float = 0.0) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.folder, self.serial, self.air_port, self.drift_ppm = folder, serial, air_port, drift_ppm
-        self.proc: subprocess.Popen | None = None
-        self.pty = ""
-
-    def start(self) -> TokenProcess:
-        with open(self.folder / "token.log", "ab") as log:
-            self.proc = subprocess.Popen(
-                [*exe("robert-token", "ports.host.main"), "--state", str(self.folder / "flash"),
-                 "--serial", self.serial, "--air", f"127.0.0.1:{self.air_port}",
-                 "--drift-ppm", str(self.drift_ppm)],
-                stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=env())
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline().decode()
-            if not line:
-                raise RuntimeError(f"robert-token {self.serial} exited: {self.log()}")
-            if line.startswith("PTY "):
-                self.pty = line.split()[1]
-            if line.strip() == "READY":
-                return self
-        raise RuntimeError(f"robert-token {self.serial} not READY: {self.log()}")
-
-    def log(self) -> str:
-        return (self.folder / "token.log").read_text(errors="replace")[-3000:]
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: the power is cut, whatever the token was doing."""
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait(10)
-            if self.proc.stdout:
-                self.proc.stdout.close()
-            self.proc = None
 
 
 class World:
@@ -139,7 +93,8 @@ class World:
     # ------------------------------------------------------------ members
     def add_token(self, name: str, drift_ppm: float = 0.0) -> TokenProcess:
         serial = serial_of(name)
-        tok = TokenProcess(self.folder / name, serial, self.air.port, drift_ppm).start()
+        tok = TokenProcess(self.folder / name / "flash", "--air", f"127.0.0.1:{self.air.port}",
+                           "--drift-ppm", str(drift_ppm), serial=serial).start()
         self.tokens[name] = tok
         self.air.wait_join(serial)
         self.air.tick()  # its first `time` builds the core and opens the USB side

@@ -13,13 +13,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kiosk_live import ServerProcess, TokenProcess, provision  # noqa: E402
+from kiosk_live import provision, server_in, tokens_in  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """One robert-server per test module (tests use their own tokens and codes)."""
-    s = ServerProcess(tmp_path_factory.mktemp("server")).start()
+    s = server_in(tmp_path_factory.mktemp("server")).start()
     yield s
     s.stop()
 
@@ -27,23 +27,16 @@ def server(tmp_path_factory):
 @pytest.fixture
 def own_server(tmp_path):
     """A robert-server of this test alone (it gets killed and restarted)."""
-    s = ServerProcess(tmp_path / "server").start()
+    s = server_in(tmp_path / "server").start()
     yield s
     s.stop()
 
 
 @pytest.fixture
 def spawn_token(tmp_path):
-    started: list[TokenProcess] = []
-
-    def spawn(serial: str = "RT-00000001") -> TokenProcess:
-        t = TokenProcess(tmp_path / serial, serial).start()
-        started.append(t)
-        return t
-
-    yield spawn
-    for t in started:
-        t.stop()
+    """spawn_token(serial="RT-00000001") -> a started token in tmp_path/serial (killed at the end)."""
+    with tokens_in(tmp_path) as start:
+        yield lambda serial="RT-00000001": start(serial)
 
 
 @pytest.fixture
@@ -62,7 +55,7 @@ def seeded_token(server, spawn_token, tmp_path):
     t = spawn_token("RT-00000002")
     provision(t, server)
     t.stop()
-    assert seed_history(t.folder / "flash", 600, per_contact=20) == 600
+    assert seed_history(t.state, 600, per_contact=20) == 600
     return t.start()
 
 

@@ -1,24 +1,28 @@
-"""Real processes for the kiosk tests and benchmark: a robert-server, host-port tokens.
+"""Real processes for the kiosk tests and benchmarks: a robert-server, host-port tokens.
 
-Each runs as its console script on free loopback ports inside a scratch folder;
-both can be killed (power cut, server crash) and restarted on the same state.
+Both are the project's single launchers (`server_stub.process.ServerProcess`,
+`ports.host.launcher.TokenProcess`); this module adds the station's CLI on top.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
+from ports.host.launcher import START_TIMEOUT, TokenProcess, child_env
+
+from server_stub.process import ServerProcess
 
 BIN = Path(sys.executable).parent
-FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
-START_TIMEOUT = 30.0
+KIOSK = [str(BIN / "robert-kiosk")]
+
+__all__ = ["BIN", "KIOSK", "START_TIMEOUT", "ServerProcess", "TokenProcess", "api_of", "child_env",
+           "free_port", "history_size", "provision", "provision_pty", "run", "server_in",
+           "token_in", "tokens_in", "with_client"]
 
 
 def free_port() -> int:
@@ -27,102 +31,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def child_env() -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(FIRMWARE), env.get("PYTHONPATH")) if p)
-    return env
+def server_in(folder: Path, *args: str) -> ServerProcess:
+    """A robert-server whose database and log live in `folder` (not started)."""
+    return ServerProcess(folder / "server.db", *args, logs=folder)
 
 
-class ServerProcess:
-    """`robert-server --db PATH --port P`; `kill()` then `start()` keeps the port and the data."""
-
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.folder = folder
-        self.db = folder / "server.db"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> ServerProcess:
-        log = open(self.folder / "server.log", "ab")  # noqa: SIM115 (owned by the process)
-        self.proc = subprocess.Popen(
-            [str(BIN / "robert-server"), "--db", str(self.db), "--port", str(self.port)],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=child_env())
-        log.close()
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"robert-server exited: {self.log()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/api/v6/clock", timeout=1).status_code == 200:
-                    return self
-            time.sleep(0.1)
-        raise RuntimeError(f"robert-server did not answer: {self.log()}")
-
-    def log(self) -> str:
-        return (self.folder / "server.log").read_text(errors="replace")[-3000:]
-
-    def _cli(self, *args: str) -> str:
-        return subprocess.run([str(BIN / "robert-server"), *args, "--db", str(self.db)],
-                              capture_output=True, text=True, timeout=60, check=True,
-                              env=child_env()).stdout.strip()
-
-    def new_code(self) -> str:
-        return self._cli("new-code").split()[-1]
-
-    def public_key(self) -> str:
-        return self._cli("public-key")
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        self.kill()
+def token_in(folder: Path, serial: str, *args: str) -> TokenProcess:
+    """A host-port token whose flash (`folder/flash`) and log live in `folder` (not started)."""
+    return TokenProcess(folder / "flash", *args, serial=serial)
 
 
-class TokenProcess:
-    """`robert-token --state DIR --serial S`: `kill()` is a power cut, `start()` powers it on."""
+@contextlib.contextmanager
+def tokens_in(folder: Path):
+    """`start(serial, name=serial)` starts a token in `folder/name`; all are killed at the end."""
+    started: list[TokenProcess] = []
 
-    def __init__(self, folder: Path, serial: str) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.folder = folder
-        self.serial = serial
-        self.proc: subprocess.Popen | None = None
-        self.pty = ""
+    def start(serial: str, name: str = "") -> TokenProcess:
+        token = token_in(folder / (name or serial), serial).start()
+        started.append(token)
+        return token
 
-    def start(self) -> TokenProcess:
-        log = open(self.folder / "token.log", "ab")  # noqa: SIM115 (owned by the process)
-        self.proc = subprocess.Popen(
-            [str(BIN / "robert-token"), "--state", str(self.folder / "flash"),
-             "--serial", self.serial],
-            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=child_env())
-        log.close()
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline().decode()
-            if not line:
-                raise RuntimeError(f"robert-token exited: {self.log()}")
-            if line.startswith("PTY "):
-                self.pty = line.split()[1]
-            if line.strip() == "READY":
-                return self
-        raise RuntimeError(f"robert-token not READY: {self.log()}")
-
-    def log(self) -> str:
-        return (self.folder / "token.log").read_text(errors="replace")[-3000:]
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        if self.proc and self.proc.stdout:
-            self.proc.stdout.close()
-
-    def stop(self) -> None:
-        self.kill()
+    try:
+        yield start
+    finally:
+        for token in started:
+            token.kill()
 
 
 def provision(token: TokenProcess, server: ServerProcess) -> None:
@@ -137,3 +70,34 @@ def provision_pty(pty: str, server: ServerProcess, log=lambda: "") -> None:
         capture_output=True, text=True, timeout=120, env=child_env())
     if out.returncode != 0:
         raise RuntimeError(f"robert-provision failed: {out.stdout} {out.stderr}\n{log()}")
+
+
+# ---------------------------------------------------------------- the kiosk's client on a pty
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def with_client(pty: str, fn, timeout: float = 2.0):
+    """`fn(client)` with the kiosk's TokenClient on the token's pty, closed afterwards."""
+    from gateway.token_client import TokenClient
+    from gateway.transport.serial import SerialLink
+
+    link = SerialLink.open(pty)
+    try:
+        return await fn(TokenClient(link, timeout=timeout))
+    finally:
+        await link.close()
+
+
+def api_of(server: ServerProcess):
+    """The kiosk's RobertApi on `server`, with short retries (tests kill servers)."""
+    from gateway.robert_api import RobertApi
+
+    return RobertApi(server.url, timeout=5.0, backoff=0.05, retries=2)
+
+
+def history_size(pty: str) -> dict:
+    """The `log` part of the token's INFO."""
+    async def go(client):
+        return await client.info()
+    return run(with_client(pty, go))["log"]

@@ -2,48 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 importlib.import_module("robert_token.frame")
 
+from kiosk_live import KIOSK, api_of, history_size, run, with_client  # noqa: E402
 
 from gateway import flows  # noqa: E402
 from gateway.errors import LinkLost, ServerError, TokenError  # noqa: E402
 from gateway.report_queue import ReportQueue  # noqa: E402
-from gateway.robert_api import RobertApi  # noqa: E402
 from gateway.token_client import TokenClient  # noqa: E402
 from gateway.transport.serial import SerialLink  # noqa: E402
-
-KIOSK = [str(Path(sys.executable).parent / "robert-kiosk")]
-
-
-def run(coro):
-    return asyncio.run(coro)
-
-
-async def with_client(pty: str, fn, timeout: float = 2.0):
-    link = SerialLink.open(pty)
-    try:
-        return await fn(TokenClient(link, timeout=timeout))
-    finally:
-        await link.close()
-
-
-def api_of(server) -> RobertApi:
-    return RobertApi(server.url, timeout=5.0, backoff=0.05, retries=2)
-
-
-def history_size(pty: str) -> dict:
-    async def go(client):
-        return await client.info()
-    return run(with_client(pty, go))["log"]
 
 
 def test_status_flow_refreshes_the_token(token, server):
@@ -131,51 +104,40 @@ def test_retire_flow_unregisters_and_wipes_and_can_finish_a_half_done_retire(tok
         run(with_client(token.pty, status))
 
 
-def test_status_cut_during_the_bundle_write_is_finished_by_a_retry(token, server):
-    """The server answered; the cable is pulled mid-bundle. The retry must not ask the server
-    again (it would refuse: too frequent) but write the answer it already has."""
-    links = []
+def status_check(pty: str, server, pull_cable_mid_bundle: bool = False,
+                 stash: ReportQueue | None = None) -> flows.StatusResult:
+    """One kiosk status check on a fresh link; optionally the cable is pulled mid-bundle."""
+    async def go():
+        link = SerialLink.open(pty)
 
-    def pull(stage, done, total):
-        if stage == "bundle" and done < total:
-            links[0]._port.close()
+        def progress(stage, done, total):
+            if pull_cable_mid_bundle and stage == "bundle" and done < total:
+                link._port.close()
 
-    async def go(progress):
-        link = SerialLink.open(token.pty)
-        links.insert(0, link)
-        try:
-            async with api_of(server) as api:
-                return await flows.status_flow(TokenClient(link), api, progress)
-        finally:
-            await link.close()
-
-    with pytest.raises(LinkLost, match="run the status check again now"):
-        run(go(pull))
-    result = run(go(None))
-    assert result.tuples_written > 0 and result.token.headline == "Not at risk"
-
-
-def test_status_answer_stashed_encrypted_survives_a_new_kiosk_process(token, server, tmp_path):
-    stash = ReportQueue(tmp_path / "queue" / "status")
-    links = []
-
-    def pull(stage, done, total):
-        if stage == "bundle" and done < total:
-            links[0]._port.close()
-
-    async def go(progress):
-        link = SerialLink.open(token.pty)
-        links.insert(0, link)
         try:
             async with api_of(server) as api:
                 return await flows.status_flow(TokenClient(link), api, progress, stash=stash)
         finally:
             await link.close()
 
+    return run(go())
+
+
+def test_status_cut_during_the_bundle_write_is_finished_by_a_retry(token, server):
+    """The server answered; the cable is pulled mid-bundle. The retry must not ask the server
+    again (it would refuse: too frequent) but write the answer it already has."""
+    with pytest.raises(LinkLost, match="run the status check again now"):
+        status_check(token.pty, server, pull_cable_mid_bundle=True)
+    result = status_check(token.pty, server)
+    assert result.tuples_written > 0 and result.token.headline == "Not at risk"
+
+
+def test_status_answer_stashed_encrypted_survives_a_new_kiosk_process(token, server, tmp_path):
+    stash = ReportQueue(tmp_path / "queue" / "status")
     with pytest.raises(LinkLost):
-        run(go(pull))
+        status_check(token.pty, server, pull_cable_mid_bundle=True, stash=stash)
     assert len(stash) == 1
     assert b"riskLevel" not in b"".join(p.read_bytes() for p in stash.directory.iterdir())
     flows._UNDELIVERED_STATUS.clear()  # what a new `robert-kiosk status` process starts with
-    result = run(go(None))
+    result = status_check(token.pty, server, stash=stash)
     assert result.tuples_written > 0 and len(stash) == 0

@@ -2,52 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
 import subprocess
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
 importlib.import_module("robert_token.frame")
 
-from kiosk_live import provision  # noqa: E402
+from kiosk_live import KIOSK, api_of, history_size, provision, run, with_client  # noqa: E402
 
 from gateway import flows  # noqa: E402
 from gateway.errors import LinkLost, ReportQueued, ServerError, UsageError  # noqa: E402
 from gateway.history import to_report_contacts  # noqa: E402
 from gateway.report_queue import ReportQueue  # noqa: E402
-from gateway.robert_api import RobertApi  # noqa: E402
 from gateway.token_client import TokenClient  # noqa: E402
 from gateway.transport.serial import SerialLink  # noqa: E402
-
-KIOSK = [str(Path(sys.executable).parent / "robert-kiosk")]
-
-
-def run(coro):
-    return asyncio.run(coro)
-
-
-async def with_client(pty: str, fn, timeout: float = 2.0):
-    link = SerialLink.open(pty)
-    try:
-        return await fn(TokenClient(link, timeout=timeout))
-    finally:
-        await link.close()
-
-
-def api_of(server) -> RobertApi:
-    return RobertApi(server.url, timeout=5.0, backoff=0.05, retries=2)
-
-
-def history_size(pty: str) -> dict:
-    async def go(client):
-        return await client.info()
-    return run(with_client(pty, go))["log"]
 
 
 def test_report_flow_delivers_then_acks_and_the_code_is_single_use(token, server, tmp_path):

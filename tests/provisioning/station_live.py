@@ -11,12 +11,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
 
-from kiosk_live import ServerProcess, TokenProcess  # noqa: E402
+from kiosk_live import server_in, tokens_in  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = ServerProcess(tmp_path_factory.mktemp("server")).start()
+    srv = server_in(tmp_path_factory.mktemp("server")).start()
     yield srv
     srv.stop()
 
@@ -29,16 +29,8 @@ def server_key(server) -> str:
 @pytest.fixture
 def make_token(tmp_path):
     """Start host-port tokens on demand; all are stopped at the end of the test."""
-    started: list[TokenProcess] = []
-
-    def start(name: str = "tok", serial: str = "RT-00000000") -> TokenProcess:
-        token = TokenProcess(tmp_path / name, serial).start()
-        started.append(token)
-        return token
-
-    yield start
-    for token in started:
-        token.stop()
+    with tokens_in(tmp_path) as start:
+        yield lambda name="tok", serial="RT-00000000": start(serial, name)
 
 
 def token_info(pty: str) -> dict:

@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
 
-from kiosk_live import BIN, START_TIMEOUT, ServerProcess, TokenProcess, free_port  # noqa: E402
+from kiosk_live import BIN, START_TIMEOUT, free_port, server_in, token_in  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -83,9 +83,9 @@ def system(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("kiosk")
     started: list = []
     try:
-        server = ServerProcess(tmp / "server").start()
+        server = server_in(tmp / "server").start()
         started.append(server)
-        tokens = [TokenProcess(tmp / name, serial).start()
+        tokens = [token_in(tmp / name, serial).start()
                   for name, serial in (("a", "RT-W0000001"), ("b", "RT-W0000002"))]
         started += tokens
         assert cli.main(["token", "--port", tokens[0].pty, "--server", server.url,
