@@ -9,6 +9,7 @@ flash folder.
 """
 
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -59,12 +60,13 @@ class TokenProcess:
         """Power on; returns once the token said READY."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
+            # Unbuffered, so select() sees every line the token has printed (a real timeout).
             self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=log,
-                                         stdin=subprocess.DEVNULL, env=child_env())
+                                         stdin=subprocess.DEVNULL, env=child_env(), bufsize=0)
         name = self.serial or str(self.state)
         said = []
         deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
+        while select.select([self.proc.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
             line = self.proc.stdout.readline().decode(errors="replace")
             if not line:
                 self.kill()
@@ -94,7 +96,7 @@ class TokenProcess:
         return self._end(signal.SIGKILL)
 
     def stop(self):
-        """SIGTERM: the token shuts down cleanly; returns its exit code (0)."""
+        """SIGTERM: the token shuts down cleanly; returns its exit code."""
         return self._end(signal.SIGTERM)
 
     def _end(self, sig):
