@@ -104,7 +104,7 @@ class Session:
             self._armed = armed
         handler = self._handlers.get(ftype)
         if handler is None:
-            return frame.response(ftype, seq, frame.UNKNOWN_COMMAND, b"unknown command 0x%02x" % ftype)
+            return frame.response(ftype, seq, frame.UNKNOWN_COMMAND, ("unknown command 0x%02x" % ftype).encode())
         try:
             body = handler(payload)
             if len(body) > frame.MAX_PAYLOAD - 1:
@@ -117,7 +117,8 @@ class Session:
         except (BundleFormatError, ProvisionError) as e:
             return frame.response(ftype, seq, frame.BAD_PAYLOAD, str(e).encode())
         except OSError as e:
-            return frame.response(ftype, seq, frame.STORAGE, ("flash error %s: nothing changed" % e.args[0:1]).encode())
+            code = e.args[0] if e.args else "?"  # an OSError without errno must not break the answer
+            return frame.response(ftype, seq, frame.STORAGE, ("flash error %s: nothing changed" % (code,)).encode())
         finally:
             if ftype == frame.RESET_CONFIRM:
                 self._armed = None

@@ -19,7 +19,8 @@ SERVICE = bluetooth.UUID("6e0a0001-8b53-4d4a-9f6c-524f42455254")
 RX = bluetooth.UUID("6e0a0002-8b53-4d4a-9f6c-524f42455254")
 TX = bluetooth.UUID("6e0a0003-8b53-4d4a-9f6c-524f42455254")
 SYNC_WINDOW_MS = const(120000)
-_SERVICE_LE = bytes(reversed(bytes.fromhex("6e0a00018b534d4a9f6c524f42455254")))
+# SERVICE least significant byte first, as a literal (no bytes.fromhex / reversed needed)
+_SERVICE_LE = b"\x54\x52\x45\x42\x4f\x52\x6c\x9f\x4a\x4d\x53\x8b\x01\x00\x0a\x6e"
 
 
 class GattSync:

@@ -12,10 +12,12 @@ RX = _bleio.UUID("6e0a0002-8b53-4d4a-9f6c-524f42455254")
 TX = _bleio.UUID("6e0a0003-8b53-4d4a-9f6c-524f42455254")
 SYNC_WINDOW_MS = 120000
 PIECE = 244  # ATT_MTU 247 - 3
+# SERVICE least significant byte first, as a literal (no bytes.fromhex / reversed needed)
+_SERVICE_LE = b"\x54\x52\x45\x42\x4f\x52\x6c\x9f\x4a\x4d\x53\x8b\x01\x00\x0a\x6e"
 
 
 def _sync_advert(name):
-    uuid = bytes(reversed(bytes.fromhex("6e0a00018b534d4a9f6c524f42455254")))
+    uuid = _SERVICE_LE
     flags = b"\x02\x01\x06"
     uuids = bytes((17, 0x07)) + uuid
     return flags + uuids, bytes((len(name) + 1, 0x09)) + name.encode()

@@ -100,6 +100,8 @@ def test_gatt_sync_answers_by_notify_in_mtu_pieces():
     g.start_sync_mode("RT-1")
     last = [c for c in ble.calls if c[0] == "adv"][-1]
     eq(last[4], True)  # connectable for the kiosk
+    service_le = int("6e0a00018b534d4a9f6c524f42455254", 16).to_bytes(16, "little")
+    eq(last[2], b"\x02\x01\x06\x11\x07" + service_le)  # flags, then the sync service UUID (128-bit, LSB first)
     g.on_irq(2, (7, 0, b"\x00" * 6))
     eq(g.session, None)
 

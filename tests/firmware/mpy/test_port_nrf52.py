@@ -58,6 +58,10 @@ def test_gatt_session_over_characteristic_buffer():
     eq(list(d.frames()), [(frame.ECHO | 0x80, 4, b"\x00" + b"x" * 600)])
     ok(all(len(x) <= gatt.PIECE for x in g.tx.sent), "pieces")
     _bleio.adapter.connected = False
+    service_le = int("6e0a00018b534d4a9f6c524f42455254", 16).to_bytes(16, "little")
+    adv, resp = gatt._sync_advert("RT-1")
+    eq(adv, b"\x02\x01\x06\x11\x07" + service_le)
+    eq(resp, b"\x05\x09RT-1")
 
 
 run(globals())

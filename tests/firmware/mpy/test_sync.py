@@ -163,4 +163,15 @@ def test_garbage_and_bad_frames_answered_without_state_change():
     eq(after["tuples"], before["tuples"])
 
 
+def test_flash_error_without_errno_is_answered():
+    port, token, k = ready_token()
+
+    def broken_open(name, mode="rb"):
+        raise OSError()  # some VFS errors carry no errno
+
+    port.storage.open = broken_open
+    status, body = k.call(frame.SET_TIME, json.dumps({"ntp": NOW + 60}).encode())
+    eq((status, body), (frame.STORAGE, b"flash error ?: nothing changed"))
+
+
 run(globals())
