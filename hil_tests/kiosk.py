@@ -8,13 +8,14 @@ the server's clock to the virtual time.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+
+from ports.host.launcher import child_env
 
 from gateway import flows
 from gateway.report_queue import ReportQueue
@@ -23,14 +24,11 @@ from gateway.token_client import TokenClient
 from gateway.transport.serial import SerialLink
 
 BIN = Path(sys.executable).parent
-FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
 
 
 def env() -> dict:
     """The environment of child processes: the firmware folder importable."""
-    e = dict(os.environ)
-    e["PYTHONPATH"] = os.pathsep.join(p for p in (str(FIRMWARE), e.get("PYTHONPATH")) if p)
-    return e
+    return child_env()
 
 
 def exe(name: str, module: str) -> list[str]:

@@ -176,3 +176,10 @@ def test_line_noise_never_kills_the_token(spawn_token):
     assert info["serial"] == "RT-00000013"
     assert info["link"]["garbage"] + info["link"]["bad_frames"] > 0
     assert token.proc.poll() is None
+
+
+def test_sigterm_right_after_ready_is_a_clean_stop(spawn_token, tmp_path):
+    # The handler is installed before READY is printed: no window where SIGTERM kills it.
+    for n in range(3):
+        token = spawn_token(state=tmp_path / f"flash{n}")
+        assert token.stop() == 0, token.log()

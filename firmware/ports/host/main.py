@@ -77,14 +77,15 @@ async def _run(args) -> int:
         log.error("cannot start: %s", exc)
         return 2
     loop = asyncio.get_running_loop()
+    # Before start(), which prints READY: a SIGTERM right after READY must be a clean stop.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, token.stop)
     try:
         await token.start()
     except OSError as exc:
         log.error("cannot start: %s", exc)
         await token.close()
         return 2
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, token.stop)
     return await token.run()
 
 

@@ -68,7 +68,7 @@ class HostToken:
         self.token = None
         self.usb_session = None
         self._wake = None
-        self._stopping = None
+        self._stopping = asyncio.Event()  # set by stop(), even before run()
 
     # -- the core ---------------------------------------------------------
     def _start_core(self) -> None:
@@ -155,7 +155,6 @@ class HostToken:
 
     async def run(self) -> int:
         """Serve until stopped (`stop()`) or the air goes away; returns the exit code."""
-        self._stopping = asyncio.Event()
         waiters = [asyncio.ensure_future(self._stopping.wait())]
         if self.air is not None:
             waiters.append(asyncio.ensure_future(self.air.serve(self._on_time, self._on_rx)))
@@ -186,8 +185,7 @@ class HostToken:
                 pass
 
     def stop(self) -> None:
-        if self._stopping is not None:
-            self._stopping.set()
+        self._stopping.set()
 
     async def close(self) -> None:
         self.storage.unlock()
