@@ -1,14 +1,17 @@
 """Replacing a file on a FAT-like flash (no rename over a file): a power cut after every storage operation."""
 
 import pytest
-from fwtest import PowerCut, RamStorage
-from robert_token import contact_log, flashfile
+from fwtest import Port, PowerCut, RamStorage
+from robert_token import contact_log, flashfile, frame
 from robert_token.clock import Clock
 from robert_token.contact_log import ContactLog
+from robert_token.epochs import DAY_S, epoch_of
 from robert_token.keys import Keys
+from robert_token.token import Token
 from robert_token.tuples import TupleStore
 from sealing import bundle_json, make_tuples, seal
-from test_faults import _committed_log
+from test_faults import _add, _committed_log
+from tokenkit import K_TUPLES, NOW, ready_token, write_bundle
 
 NAME = "f.bin"
 OLD = b"the old content"
@@ -171,3 +174,24 @@ def test_log_tail_cut_on_fat_at_every_operation():
     for ops in range(_ops(fat, reopen) + 1):
         reopened = ContactLog(_cut_after(fat, ops, reopen))
         assert reopened.hellos == log.hellos, f"cut after {ops} operations"
+
+
+def test_a_token_lifecycle_never_renames_over_a_file():
+    """Every file the core keeps is replaced at least once on a flash that refuses rename-over."""
+    port, token, kiosk = ready_token(Port(storage=RamStorage(fat=True)))
+    kiosk.json(frame.SET_TIME, {"ntp": NOW + 700})
+    blob = seal(K_TUPLES, b"ba9876543210", bundle_json(make_tuples(epoch_of(NOW), 20)))
+    status, body = write_bundle(kiosk, blob)
+    assert status == 0, body
+    token.store_risk(4, NOW, None)
+    token.store_risk(1, NOW, None)
+    for start in (NOW, NOW + 1000, NOW + DAY_S):
+        for k in range(5):
+            _add(token.log, k, start)
+        token.log.flush()
+    files = sorted(port.storage.files)
+    assert not [n for n in files if n.endswith((".tmp", ".new"))], files
+    rebooted = Token(Port(storage=port.storage.clone()))
+    assert rebooted.keys.provisioned and rebooted.tuples.count == 20
+    assert rebooted.risk["level"] == 1
+    assert rebooted.log.hellos == token.log.hellos == 15
