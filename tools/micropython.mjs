@@ -1,5 +1,5 @@
 // Runs one Python file under the MicroPython WebAssembly VM, like the unix port's `micropython`.
-// Usage: node micropython.mjs [-X heapsize=N[k|m] | --heap N[k|m]] [-m DIR]... FILE.py [args...]
+// Usage: node micropython.mjs [-X heapsize=N[k|m] | --heap N[k|m]] [--mpy-cross PATH] [-m DIR]... FILE.py [args...]
 // The VM has its own in-memory file system: the repo's firmware/ and tests/ folders are copied
 // into it at the same absolute paths, firmware/ and the script's folder go on sys.path, and the
 // working directory is an empty scratch folder. `-m DIR` copies one more host folder in (same path). Exit status: the script's SystemExit code, 1 on
