@@ -19,7 +19,7 @@ from robert_token.tuples import TupleStore
 
 RISK_FILE = "risk.json"
 STAGE_FILE = "bundle.stage"
-HELLO_VERSION = 0
+HELLO_VERSION = 2  # the version byte after the HELLO: the same as the TousAntiCovid app sends
 MAX_SLEEP_MS = 60000
 BUSY_MS = 3000
 

@@ -11,6 +11,7 @@ def _adv_hello(port):
     addr, data, interval = port.radio.adv
     parsed = scanner.parse_advert(data)
     ok(parsed is not None, "advertises a ROBERT HELLO")
+    eq(parsed[1], 2, "version byte as the TousAntiCovid app sends it")
     return addr, parsed[0], interval
 
 
