@@ -113,9 +113,13 @@ class SuccessResponse(BaseModel):
 
 
 class ClockResponse(BaseModel):
-    serviceStartDate: str = Field(description="UTC date of the service start, YYYY-MM-DD")
-    time: int = Field(description="server time, NTP seconds")
-    epoch: int
+    serviceStartDate: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$",
+                                  json_schema_extra={"format": "date"},
+                                  description="UTC date of the service start, YYYY-MM-DD")
+    time: str = Field(json_schema_extra={"format": "date-time"},
+                      description="server time, ISO 8601 UTC to the millisecond "
+                                  "(e.g. 2026-11-23T17:40:12.123Z), as the real server")
+    epoch: int = Field(description="epochId of the server time")
 
 
 class VerifyResponse(BaseModel):

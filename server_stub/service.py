@@ -11,6 +11,7 @@ import base64
 import binascii
 import datetime
 import hmac
+import math
 import os
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ MIN_EPOCHS_BETWEEN_STATUS = 2
 RETENTION_DAYS = 14
 RISK_LEVEL_NONE = 0
 RISK_LEVEL_HIGH = 4
+_UNIX_START = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 CAPTCHA_DEV_ANSWER = "ROBERT"  # the one answer --require-captcha accepts (a stub has no captcha server)
 
 
@@ -81,11 +83,13 @@ class RobertService:
             timeStart=timeutil.TIME_START, config=CLIENT_CONFIG, message=None)
 
     def clock_info(self) -> models.ClockResponse:
-        now = self.clock.ntp()
+        """As the real server: the start date, the instant in ISO 8601 UTC, the epoch."""
+        unix = self.clock.unix()
         start = datetime.datetime.fromtimestamp(timeutil.unix_from_ntp(timeutil.TIME_START),
                                                 datetime.UTC)
-        return models.ClockResponse(serviceStartDate=start.date().isoformat(), time=now,
-                                    epoch=timeutil.epoch_id(now))
+        return models.ClockResponse(serviceStartDate=start.date().isoformat(),
+                                    time=iso_utc(unix),
+                                    epoch=timeutil.epoch_id(timeutil.ntp_from_unix(unix)))
 
     def verify_code(self, code: str) -> models.VerifyResponse:
         """Like the submission-code service's verify, but it does not burn the code."""
@@ -104,14 +108,16 @@ class RobertService:
             raise ApiError(400, f"status requested too often: at least "
                                 f"{MIN_EPOCHS_BETWEEN_STATUS} epochs must separate two requests")
         self.purge()
-        exposures = self.store.exposures(reg.id_a)
-        at_risk, last_contact_epoch = self._risk(exposures, now_epoch)
+        before = RiskState(reg.notified_ntp, reg.risk_epoch)
+        risk = next_risk_state(before, self.store.exposures(reg.id_a), now_epoch, now)
+        if risk != before:
+            self.store.set_risk(reg.id_a, risk.notified_ntp, risk.risk_epoch)
         self.store.set_status_epoch(reg.id_a, now_epoch)
         last_contact = None
-        if at_risk:
-            last_contact = str(timeutil.day_start_ntp(timeutil.day_of_epoch(last_contact_epoch)))
+        if risk.at_risk:
+            last_contact = str(timeutil.day_start_ntp(timeutil.day_of_epoch(risk.risk_epoch)))
         return models.StatusResponse(
-            riskLevel=RISK_LEVEL_HIGH if at_risk else RISK_LEVEL_NONE,
+            riskLevel=RISK_LEVEL_HIGH if risk.at_risk else RISK_LEVEL_NONE,
             tuples=self._bundle(reg, now_epoch), config=CLIENT_CONFIG,
             lastContactDate=last_contact,
             lastRiskScoringDate=None if reg.last_scoring_ntp is None else str(reg.last_scoring_ntp),
@@ -179,13 +185,6 @@ class RobertService:
             raise ApiError(400, "bad MAC")
         return reg
 
-    def _risk(self, exposures: list[tuple[int, float]], now_epoch: int) -> tuple[bool, int | None]:
-        if not exposures:
-            return False, None
-        risk = scoring.risk_from_scores([score for _, score in exposures])
-        last_epoch = max(epoch for epoch, _ in exposures)
-        return scoring.is_at_risk(risk, last_epoch, now_epoch), last_epoch
-
     def _bundle(self, reg: Registration, from_epoch: int) -> str:
         """Sealed tuples from `from_epoch` to the end of today + (tuples_days - 1) days."""
         first_day = timeutil.day_of_epoch(from_epoch)
@@ -196,6 +195,51 @@ class RobertService:
             tuples += day_tuples(self.store.k_s(day, create=True), self.store.k_g, reg.id_a,
                                  epochs, self.settings.country_code)
         return base64.b64encode(crypto.tuples_seal(reg.k_tuples, tuples)).decode()
+
+
+@dataclass(frozen=True)
+class RiskState:
+    """A registration's risk notification: at risk since `notified_ntp` (None: not at
+    risk); the scores of exposed epochs up to `risk_epoch` are spent (already notified)."""
+
+    notified_ntp: int | None = None
+    risk_epoch: int | None = None
+
+    @property
+    def at_risk(self) -> bool:
+        return self.notified_ntp is not None
+
+
+def next_risk_state(state: RiskState, exposures: list[tuple[int, float]], now_epoch: int,
+                    now_ntp: int) -> RiskState:
+    """The state a status request at `now_epoch` answers from (ROBERT-PROTOCOL.md, risk).
+
+    At risk, it stays so while the last contact (any exposure, old or new) is within
+    7 days, then resets, spending every score so far. Not at risk, S sums only the
+    exposures after the spent ones; crossing the threshold with a recent last
+    exposure is a new notification.
+    """
+    last_seen = max((epoch for epoch, _ in exposures), default=None)
+    if state.at_risk:
+        last = max(e for e in (state.risk_epoch, last_seen) if e is not None)
+        if now_epoch - last <= scoring.AT_RISK_DAYS * timeutil.EPOCHS_PER_DAY:
+            return RiskState(state.notified_ntp, last)
+        state = RiskState(None, last)
+    spent = state.risk_epoch
+    fresh = [(epoch, score) for epoch, score in exposures if spent is None or epoch > spent]
+    if not fresh:
+        return state
+    last = max(epoch for epoch, _ in fresh)
+    if scoring.is_at_risk(scoring.risk_from_scores(score for _, score in fresh), last, now_epoch):
+        return RiskState(now_ntp, last)
+    return state
+
+
+def iso_utc(unix: float) -> str:
+    """An instant as ISO 8601 UTC to the millisecond, e.g. 2026-11-23T17:40:12.123Z
+    (truncated, so that it reads back as the same NTP second as `Clock.ntp`)."""
+    when = _UNIX_START + datetime.timedelta(milliseconds=math.floor(unix * 1000))
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def day_tuples(k_s: bytes, k_g: bytes, id_a: bytes, epochs: range,

@@ -34,7 +34,9 @@ CREATE TABLE IF NOT EXISTS registrations (
     tuples_days INTEGER NOT NULL,
     created_ntp INTEGER NOT NULL,
     last_status_epoch INTEGER,
-    last_scoring_ntp INTEGER
+    last_scoring_ntp INTEGER,
+    notified_ntp INTEGER,            -- the risk notification (first riskLevel 4); NULL: not at risk
+    risk_epoch INTEGER               -- last contact counted: scores up to this epoch are spent
 );
 CREATE TABLE IF NOT EXISTS exposures (
     id_a BLOB NOT NULL,
@@ -55,6 +57,9 @@ CREATE TABLE IF NOT EXISTS codes (
 );
 """
 
+# Columns added after the first release: (name, type) added to an older database at open.
+_ADDED_COLUMNS = {"registrations": (("notified_ntp", "INTEGER"), ("risk_epoch", "INTEGER"))}
+
 
 @dataclass(frozen=True)
 class Registration:
@@ -64,6 +69,8 @@ class Registration:
     tuples_days: int
     last_status_epoch: int | None
     last_scoring_ntp: int | None
+    notified_ntp: int | None = None   # when the current risk notification was first answered
+    risk_epoch: int | None = None     # exposures up to this epoch are spent (notified)
 
 
 class Store:
@@ -79,6 +86,7 @@ class Store:
         self._db.execute("PRAGMA busy_timeout=10000")
         with self._lock:
             self._db.executescript(_SCHEMA)
+            _add_missing_columns(self._db)
         self._k_s_cache: dict[int, bytes] = {}
         self.k_g = self._meta_secret(b"k_g", lambda: os.urandom(K_G_SIZE))
         self._ecdh = serialization.load_der_private_key(
@@ -161,12 +169,12 @@ class Store:
     def registration(self, id_a: bytes) -> Registration | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT k_a, tuples_days, last_status_epoch, last_scoring_ntp "
-                "FROM registrations WHERE id_a = ?", (id_a,)).fetchone()
+                "SELECT k_a, tuples_days, last_status_epoch, last_scoring_ntp, notified_ntp, "
+                "risk_epoch FROM registrations WHERE id_a = ?", (id_a,)).fetchone()
         if row is None:
             return None
         k_a = self._kek.open(b"k_a:" + id_a, row[0])
-        return Registration(id_a, k_a[:32], k_a[32:], row[1], row[2], row[3])
+        return Registration(id_a, k_a[:32], k_a[32:], *row[1:])
 
     def count_registrations(self) -> int:
         with self._lock:
@@ -176,6 +184,13 @@ class Store:
         with self.transaction() as db:
             db.execute("UPDATE registrations SET last_status_epoch = ? WHERE id_a = ?",
                        (epoch_id, id_a))
+
+    def set_risk(self, id_a: bytes, notified_ntp: int | None, risk_epoch: int | None) -> None:
+        """The notification bookkeeping: at risk since `notified_ntp` (None: not at risk),
+        exposures up to `risk_epoch` spent."""
+        with self.transaction() as db:
+            db.execute("UPDATE registrations SET notified_ntp = ?, risk_epoch = ? WHERE id_a = ?",
+                       (notified_ntp, risk_epoch, id_a))
 
     def delete_registration(self, id_a: bytes) -> bool:
         with self.transaction() as db:
@@ -194,7 +209,8 @@ class Store:
     def delete_exposures(self, id_a: bytes) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM exposures WHERE id_a = ?", (id_a,))
-            db.execute("UPDATE registrations SET last_scoring_ntp = NULL WHERE id_a = ?", (id_a,))
+            db.execute("UPDATE registrations SET last_scoring_ntp = NULL, notified_ntp = NULL, "
+                       "risk_epoch = NULL WHERE id_a = ?", (id_a,))
 
     def purge_exposures(self, before_epoch: int) -> int:
         """Retention: forget exposures of epochs before `before_epoch`."""
@@ -239,6 +255,15 @@ class Store:
             return self._db.execute(
                 "SELECT 1 FROM codes WHERE code = ? AND used_ntp IS NULL AND expires_ntp > ?",
                 (code, now_ntp)).fetchone() is not None
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Schema migration: a database made by an older stub gets the new columns (NULL)."""
+    for table, columns in _ADDED_COLUMNS.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns:
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 def _new_ecdh_key_der() -> bytes:

@@ -13,6 +13,7 @@ import hmac
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import httpx
 from cryptography.hazmat.primitives import serialization
@@ -96,8 +97,17 @@ class SpecClient:
                              json=self.auth_body(PREFIX_DELETE, ntp_time))
 
 
+def ntp_of_iso(instant: str) -> int:
+    """NTP seconds of an ISO 8601 instant ("2026-11-23T17:40:12.123Z"); it must name its zone."""
+    when = datetime.fromisoformat(instant.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        raise ValueError(f"an instant without a time zone: {instant!r}")
+    return int(when.timestamp()) + NTP_UNIX_DELTA
+
+
 def server_time(api: httpx.Client) -> int:
-    return int(api.get("/api/v6/clock").json()["time"])
+    """NTP seconds of GET /clock's `time` (an ISO 8601 instant in UTC)."""
+    return ntp_of_iso(api.get("/api/v6/clock").json()["time"])
 
 
 def heard(emitter: SpecClient, start_ntp: int, seconds: int, every: int, rssi: int,

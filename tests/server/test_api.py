@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 
@@ -12,6 +13,7 @@ from .spec_client import (
     SpecClient,
     epoch_of,
     heard,
+    ntp_of_iso,
     report_body,
 )
 
@@ -73,8 +75,24 @@ def test_clock(world):
     advance(world, 12345)
     body = world.http.get("/api/v6/clock").json()
     assert body["serviceStartDate"] == "2020-06-01"
-    assert abs(body["time"] - world.now()) <= 1
-    assert body["epoch"] == epoch_of(body["time"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", body["time"]), body["time"]
+    assert abs(ntp_of_iso(body["time"]) - world.now()) <= 1
+    assert body["epoch"] == epoch_of(ntp_of_iso(body["time"]))
+
+
+@pytest.mark.parametrize("unix,iso", [
+    (0.0, "1970-01-01T00:00:00.000Z"), (5.0, "1970-01-01T00:00:05.000Z"),
+    (1.99999999, "1970-01-01T00:00:01.999Z"), (1763899200.1239, "2025-11-23T12:00:00.123Z")])
+def test_clock_time_is_truncated_to_the_millisecond(unix, iso):
+    from server_stub.service import iso_utc
+    assert iso_utc(unix) == iso
+    assert ntp_of_iso(iso) == int(unix) + 2208988800  # the same second as Clock.ntp
+
+
+def test_gateway_reads_the_clock_answer(world):
+    from gateway.robert_api import clock_ntp
+    advance(world, -86400 * 3)
+    assert abs(clock_ntp(world.http.get("/api/v6/clock").json()) - world.now()) <= 1
 
 
 def test_admin_clock_moves_the_server_clock(world):

@@ -123,3 +123,40 @@ def test_purge_and_delete(store):
     ("123e4567-e89b-12d3-a456-42661417400g", False), ("", False)])
 def test_code_shapes(code, ok):
     assert codes.well_formed(code) is ok
+
+
+def test_risk_notification_survives_reopen_and_delete_history_clears_it(tmp_path):
+    db = tmp_path / "s.db"
+    s = Store(db)
+    a = s.add_registration(b"m" * 32, b"t" * 32, 4, NOW)
+    assert (s.registration(a).notified_ntp, s.registration(a).risk_epoch) == (None, None)
+    s.set_risk(a, NOW, 1234)
+    s.close()
+    s = Store(db)
+    assert (s.registration(a).notified_ntp, s.registration(a).risk_epoch) == (NOW, 1234)
+    s.delete_exposures(a)
+    assert (s.registration(a).notified_ntp, s.registration(a).risk_epoch) == (None, None)
+    s.close()
+
+
+def test_an_older_database_gets_the_risk_columns(tmp_path):
+    import sqlite3
+    db = tmp_path / "s.db"
+    s = Store(db)
+    a = s.add_registration(b"m" * 32, b"t" * 32, 4, NOW)
+    s.set_status_epoch(a, 77)
+    s.close()
+    raw = sqlite3.connect(db)                   # as the first release left it
+    raw.execute("ALTER TABLE registrations DROP COLUMN notified_ntp")
+    raw.execute("ALTER TABLE registrations DROP COLUMN risk_epoch")
+    raw.commit()
+    raw.close()
+
+    s = Store(db)
+    reg = s.registration(a)
+    assert (reg.k_mac, reg.last_status_epoch, reg.notified_ntp, reg.risk_epoch) == (
+        b"m" * 32, 77, None, None)
+    s.set_risk(a, NOW, 5)
+    assert s.registration(a).risk_epoch == 5
+    s.close()
+    Store(db).close()                           # a second open finds nothing to add
