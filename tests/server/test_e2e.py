@@ -144,3 +144,39 @@ def test_without_dev_admin_there_is_no_admin_clock(tmp_path):
     with ServerProcess(tmp_path / "s.db") as server:
         r = httpx.put(server.url + "/admin/clock", json={"offset": 5})
         assert r.status_code in (404, 405) and r.json()["message"]
+
+
+def test_risk_notification_survives_restarts_and_resets_after_7_days(tmp_path):
+    """The notification is in SQLite: restarts with the clock moved by --clock-offset keep it
+    for 7 days after the last contact, then it resets, and the spent scores stay spent."""
+    db = tmp_path / "server.db"
+    key = cli("public-key", "--db", str(db))
+    with ServerProcess(db) as server:
+        with httpx.Client(base_url=server.url, timeout=30) as api:
+            b = SpecClient(api, key)
+            assert b.register(tuplesDays=30).status_code == 201
+            t0 = server_time(api)
+        first = epoch_of(t0) + 1
+        start = TIME_START + first * 900
+        base = start + 2 * 900 + 120 - t0
+        day_of_contact = str(TIME_START + (first + 1) // 96 * 86400)
+        answers = []
+        for days in (0, 6, 8, 9):
+            offset = str(base + days * 86400)
+            server.restart("--clock-offset", offset)
+            with httpx.Client(base_url=server.url, timeout=60) as api:
+                b.api = api
+                if days == 0:                    # two close epochs: at risk
+                    log = heard(b, start, 900, 10, -45) + heard(b, start + 900, 900, 10, -45)
+                elif days == 9:                  # one more on day 8: not enough on its own
+                    log = heard(b, start + 8 * 96 * 900, 900, 10, -45)
+                else:
+                    log = []
+                if log:
+                    code = cli("new-code", "--db", str(db), "--clock-offset", offset)
+                    assert api.post("/api/v6/report", json=report_body(code, log)).status_code == 200
+                r = b.status(server_time(api))
+                assert r.status_code == 200, r.text
+                answers.append((r.json()["riskLevel"], r.json()["lastContactDate"]))
+        assert answers == [(4, day_of_contact), (4, day_of_contact), (0, None), (0, None)]
+        assert "Traceback" not in server.log()
