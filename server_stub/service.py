@@ -139,7 +139,7 @@ class RobertService:
         """Check the code, validate every contact, add the scores to the emitters."""
         now = self.clock.ntp()
         try:
-            token, contacts = robert_report.parse_report(body)
+            token, contacts = robert_report.parse_report_columns(body)
         except errors.ReportFormatError as exc:
             raise ApiError(400, f"malformed report: {exc}") from None
         token = _normal_code(token)

@@ -297,3 +297,129 @@ def test_parse_mutated_good_body_never_crashes(data):
         assert str(exc)
     else:
         assert isinstance(token, str) and len(contacts) <= 1
+
+
+# -- the server's fast path (columns, HMAC states) against the straightforward one --------
+
+def _same_parse(body: object) -> None:
+    """parse_report_columns raises what parse_report raises, else returns the same values."""
+    try:
+        expected = report.parse_report(body)
+    except ReportFormatError as exc:
+        with pytest.raises(ReportFormatError) as fast:
+            report.parse_report_columns(body)
+        assert str(fast.value) == str(exc)
+        return
+    token, columns = report.parse_report_columns(body)
+    assert (token, columns) == (expected[0], [report.ReportColumns.of(c) for c in expected[1]])
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_fast_parse_agrees_on_any_json(body):
+    _same_parse(body)
+
+
+mac_like = st.text(alphabet="AB+/=z!é \n", min_size=6, max_size=10) | json_values
+edge_values = st.sampled_from([-129, -128, 127, 128, -1, 0, 0xFFFF, 0x10000, 0xFFFFFFFF,
+                               0x100000000, True, False, 1.0, "", None]) | json_values
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_fast_parse_agrees_on_mutated_bodies(data):
+    body = good_body()
+    body["contacts"] = [json.loads(json.dumps(body["contacts"][0])) for _ in range(3)]
+    for c in body["contacts"]:
+        c["ids"] = [dict(c["ids"][0]) for _ in range(3)]
+    places = [(node, key) for node in [body, *body["contacts"],
+                                       *(h for c in body["contacts"] for h in c["ids"])]
+              for key in sorted(node)]
+    for n in data.draw(st.lists(st.integers(0, len(places) - 1), max_size=3, unique=True)):
+        target, key = places[n]
+        if data.draw(st.booleans()):
+            del target[key]
+        else:
+            target[key] = data.draw(mac_like if key == "mac" else edge_values)
+    _same_parse(body)
+
+
+def test_fast_parse_limits_agree(monkeypatch):
+    monkeypatch.setattr(report, "MAX_HELLOS", 4)
+    body = good_body()
+    body["contacts"] = body["contacts"] * 5
+    _same_parse(body)
+    with pytest.raises(ReportFormatError, match="at most 4 HELLOs"):
+        report.parse_report_columns(body)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 130).flatmap(lambda n: st.binary(min_size=n, max_size=n)),
+       st.binary(max_size=80))
+def test_hmac_states_are_hmac_sha256(key, msg):
+    import hashlib
+    import hmac
+    inner, outer = report._hmac_sha256_states(key)
+    inner.update(msg)
+    outer.update(inner.digest())
+    assert outer.digest() == hmac.digest(key, msg, hashlib.sha256)
+
+
+def _reference_accepted(contacts, keys) -> list[tuple[bytes, int, float, int, int]]:
+    """Steps 4-6 per HELLO the plain way (crypto.hello_mac, timeutil), for contacts whose
+    EBID opens under the reception day's key."""
+    out = []
+    for c in contacts:
+        day = timeutil.day_of_ntp(min(h.time_collected for h in c.hellos))
+        epoch, id_a = crypto.ebid_open(keys.days[day], c.ebid)
+        k_mac = keys.k_macs.get(id_a)
+        if k_mac is None or crypto.ecc(keys.k_g, c.ebid, FR) != c.ecc:
+            continue
+        kept = [(h.time_collected, h.rssi) for h in c.hellos
+                if abs(timeutil.epoch_id(h.time_collected) - epoch) <= 1
+                and crypto.hello_mac(k_mac, c.ecc, c.ebid, h.time16) == h.mac
+                and timeutil.time16_matches(h.time16, h.time_collected)]
+        if kept:
+            out.append((id_a, epoch, scoring.contact_score(kept), len(kept),
+                        max(t for t, _ in kept)))
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_fast_path_gives_the_results_of_the_plain_one(data):
+    ring = KeyRing()
+    ring.days = {DAY: b"d" * 24}
+    ring.k_macs = {b"AAAAA": b"a" * 32, b"BBBBB": b"b" * 32}
+    contacts = []
+    for _ in range(data.draw(st.integers(0, 6))):
+        id_a = data.draw(st.sampled_from([b"AAAAA", b"BBBBB", b"CCCCC"]))
+        epoch = E + data.draw(st.integers(-5, 5))
+        times = [timeutil.epoch_start(epoch) + data.draw(st.integers(-200, 1100))
+                 for _ in range(data.draw(st.integers(1, 12)))]
+        c = contact(ring, id_a, epoch, times, rssi=data.draw(st.integers(-90, 0)),
+                    country=data.draw(st.sampled_from([FR, FR, 0x22])),
+                    t16_shift=data.draw(st.sampled_from([0, 0, 0, 100, -181, 300])))
+        hellos = list(c.hellos)
+        for i in data.draw(st.lists(st.integers(0, len(hellos) - 1), max_size=3)):
+            hellos[i] = report.ReportHello(hellos[i].time_collected, hellos[i].time16,
+                                           bytes(5), hellos[i].rssi)
+        contacts.append(report.ReportContact(c.ebid, c.ecc, tuple(hellos)))
+    body = json.loads(json.dumps(report.report_body("ABC123", contacts)))
+    _, columns = report.parse_report_columns(body)
+    fast, fast_stats = report.validate_report(columns, ring)
+    plain, plain_stats = report.validate_report(report.parse_report(body)[1], ring)
+    assert (fast, fast_stats) == (plain, plain_stats)
+    assert [(a.id_a, a.epoch_id, a.score, a.hellos, a.last_time) for a in fast] \
+        == _reference_accepted(contacts, ring)
+
+
+@pytest.mark.parametrize("field", ["timeCollectedOnDevice", "timeFromHelloMessage",
+                                   "rssiCalibrated", "mac"])
+@pytest.mark.parametrize("value", [-129, -128, 127, 128, -1, 0, 0xFFFF, 0x10000, 0xFFFFFFFF,
+                                   0x100000000, True, 1.0, None, "", "AAAAAAA", "AAAAAAA==",
+                                   "AAAAAA==", "AAAAAAB=", "AAAAAAAAAAA=", "AAAA AA=", "é" * 8])
+def test_fast_parse_agrees_at_the_edges(field, value):
+    body = good_body()
+    body["contacts"][0]["ids"].append(dict(body["contacts"][0]["ids"][0], **{field: value}))
+    _same_parse(body)
