@@ -81,17 +81,20 @@ class BleLink:
         self._inbox.put_nowait(None)
 
     async def send(self, data: bytes) -> None:
+        """The bytes in pieces of ATT_MTU - 3 (docs/sync-protocol.md)."""
         if self._lost:
             raise LinkLost()
         step = self.mtu - 3
         try:
             for i in range(0, len(data), step):
-                await self._peer.write_value(self._write_char, data[i:i + step],
-                                             with_response=False)
-                self.pdus_sent += 1
+                await self._write_piece(data[i:i + step])
         except Exception:  # any failure of the ATT layer means the link is gone
             self._lost = True
             raise LinkLost() from None
+
+    async def _write_piece(self, piece: bytes) -> None:
+        await self._peer.write_value(self._write_char, piece, with_response=False)
+        self.pdus_sent += 1
 
     async def recv(self, timeout: float) -> bytes:
         if self._lost and self._inbox.empty():
@@ -204,17 +207,10 @@ class BleakLink:
                           "Bring the token closer and retry.") from None
         return link
 
-    async def send(self, data: bytes) -> None:
-        if self._lost:
-            raise LinkLost()
-        step = self.mtu - 3
-        try:
-            for i in range(0, len(data), step):
-                await self._client.write_gatt_char(WRITE_UUID, data[i:i + step], response=False)
-        except Exception:
-            self._lost = True
-            raise LinkLost() from None
+    async def _write_piece(self, piece: bytes) -> None:
+        await self._client.write_gatt_char(WRITE_UUID, piece, response=False)
 
+    send = BleLink.send
     recv = BleLink.recv
 
     async def close(self) -> None:
