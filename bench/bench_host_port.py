@@ -10,38 +10,36 @@ import asyncio
 import json
 import os
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from ports.host.launcher import TokenProcess
+
 from bench.table import Table
 
-FIRMWARE = str(Path(__file__).resolve().parents[1] / "firmware")
 ROUNDS = 200
 T0 = 3976214400.0 + 30 * 86400
 TIME_START = 3799958400
 
 
-def _env() -> dict:
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(
-        p for p in (os.environ.get("PYTHONPATH"), FIRMWARE) if p))
-
-
-def _spawn(state: str, *args: str) -> tuple[subprocess.Popen, str, float]:
+def _spawn(state: str, serial: str, *args: str) -> tuple[TokenProcess, float]:
+    """A started token and its start-to-READY time."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "ports.host.main", "--state", state, *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env())
-    pty = ""
+    token = TokenProcess(state, *args, serial=serial).start()
+    return token, time.perf_counter() - start
+
+
+def _ask(port, decoder, ftype: int, seq: int, payload: bytes) -> bytes:
+    """One request over the pty; the answer's payload (status byte first)."""
+    from robert_token import frame
+
+    port.write(frame.encode(ftype, seq, payload))
     while True:
-        line = proc.stdout.readline().decode()
-        if not line:
-            raise RuntimeError("robert-token exited before READY")
-        if line.startswith("PTY "):
-            pty = line.split()[1]
-        if line.strip() == "READY":
-            return proc, pty, time.perf_counter() - start
+        decoder.feed(port.read(max(1, port.in_waiting)))
+        for _ftype, fseq, body in decoder.frames():
+            if fseq == seq:
+                return body
 
 
 def _rss_kib(pid: int) -> int:
@@ -60,13 +58,7 @@ def _pty_rounds(pty: str, payload: bytes, rounds: int) -> float:
     with serial.Serial(pty, timeout=5) as port:
         start = time.perf_counter()
         for seq in range(rounds):
-            port.write(frame.encode(frame.ECHO, seq, payload))
-            got = None
-            while got is None:
-                decoder.feed(port.read(max(1, port.in_waiting)))
-                for _ftype, fseq, body in decoder.frames():
-                    if fseq == seq:
-                        got = body
+            got = _ask(port, decoder, frame.ECHO, seq, payload)
             assert got[1:] == payload
         return (time.perf_counter() - start) / rounds
 
@@ -154,13 +146,7 @@ def _provision_over_pty(pty: str, ntp: int) -> None:
     decoder = frame.Decoder()
     with serial.Serial(pty, timeout=5) as port:
         for seq, (ftype, payload) in enumerate(requests):
-            port.write(frame.encode(ftype, seq, payload))
-            answer = None
-            while answer is None:
-                decoder.feed(port.read(max(1, port.in_waiting)))
-                for _ftype, fseq, body in decoder.frames():
-                    if fseq == seq:
-                        answer = body
+            answer = _ask(port, decoder, ftype, seq, payload)
             if answer[0] != frame.OK:
                 raise RuntimeError(f"command {ftype} refused: {answer[1:].decode()}")
 
@@ -171,14 +157,14 @@ def _air_steps(state: str, steps: int) -> tuple[float, int, int]:
         server.bind(("127.0.0.1", 0))
         server.listen(1)
         port = server.getsockname()[1]
-        proc, pty, _ = _spawn(state, "--serial", "RT-BENCH2", "--air", f"127.0.0.1:{port}")
+        token, _ = _spawn(state, "RT-BENCH2", "--air", f"127.0.0.1:{port}")
         try:
             conn, _ = server.accept()
             with conn, conn.makefile("rwb") as stream:
                 json.loads(stream.readline())  # join
                 stream.write(b'{"op":"time","t":%r}\n' % T0)
                 stream.flush()
-                _provision_over_pty(pty, int(T0))
+                _provision_over_pty(token.pty, int(T0))
                 t = T0
                 adverts = 0
                 start = time.perf_counter()
@@ -192,26 +178,24 @@ def _air_steps(state: str, steps: int) -> tuple[float, int, int]:
                             break
                     t = max(msg["wake"], t + 0.001)
                 per_step = (time.perf_counter() - start) / steps
-                rss = _rss_kib(proc.pid)
+                rss = _rss_kib(token.proc.pid)
         finally:
-            proc.terminate()
-            proc.wait(10)
+            token.stop()
     return per_step, rss, int(t - T0)
 
 
 def run() -> list[Table]:
     with tempfile.TemporaryDirectory() as tmp:
-        proc, pty, ready_s = _spawn(os.path.join(tmp, "usb"), "--serial", "RT-BENCH1")
+        token, ready_s = _spawn(os.path.join(tmp, "usb"), "RT-BENCH1")
         try:
-            rss_start = _rss_kib(proc.pid)
+            rss_start = _rss_kib(token.proc.pid)
             pty_rows = []
             for size in (0, 256, 2047):
-                per = _pty_rounds(pty, os.urandom(size), ROUNDS)
+                per = _pty_rounds(token.pty, os.urandom(size), ROUNDS)
                 pty_rows.append([size, per * 1e3, (2 * size) / per / 1e6])
-            rss_after = _rss_kib(proc.pid)
+            rss_after = _rss_kib(token.proc.pid)
         finally:
-            proc.terminate()
-            proc.wait(10)
+            token.stop()
 
         ble_rows = []
         payload = os.urandom(2047)
