@@ -10,7 +10,7 @@ MPY_VM := tools/node_modules/@micropython/micropython-webassembly-pyscript/micro
 CHROMIUM := /usr/bin/chromium
 PYTEST_FAST := -m "not slow" -p no:cacheprovider
 
-.PHONY: help install vm browser test test-fast test-vm mpy-compile lint demo bench hil-long flash-esp32 flash-nrf52 clean
+.PHONY: help install vm browser runtimes test test-fast test-vm mpy-compile lint demo bench hil-long flash-esp32 flash-nrf52 clean
 
 help:
 	@echo "make demo   - the whole system in simulation (server stub, simulated tokens, kiosk)"
@@ -40,7 +40,12 @@ vm: $(MPY_VM)
 browser:
 	@test -x $(CHROMIUM) || { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "warning: could not install chromium; browser tests will be skipped"; }
 
-test: install browser mpy-compile
+# The real runtimes built from MICROPYTHON_SRC (default ../shared/third_party/micropython) into build/runtimes/:
+# unix port with NimBLE (64- and 32-bit), QEMU Cortex-M3 board, CircuitPython's mpy-cross. Cached; see tools/runtimes.py.
+runtimes: $(STAMP)
+	$(PY) tools/runtimes.py all
+
+test: install browser runtimes mpy-compile
 	$(PY) -m pytest $(PYTEST_FAST) -n 2 --dist loadfile
 
 mpy-compile: $(STAMP)

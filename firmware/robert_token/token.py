@@ -10,7 +10,7 @@ current epoch.
 
 import json
 
-from robert_token import FW_VERSION, flashfile, hello, power, scanner
+from robert_token import FW_VERSION, flashfile, gatt_profile, hello, power, scanner
 from robert_token.clock import Clock
 from robert_token.contact_log import CAPACITY, ContactLog
 from robert_token.epochs import DAY_S, epoch_of, epoch_start
@@ -182,6 +182,10 @@ class Token:
         if parsed is None:
             return False
         msg, _version, peer_tx = parsed
+        return self._keep(msg, peer_tx, rssi, ticks_ms)
+
+    def _keep(self, msg, peer_tx, rssi, ticks_ms):
+        """Log one received HELLO (advert or GATT write) unless it is ours, a repeat or untimed."""
         ntp_rx = self.clock.ntp_at_ticks(ticks_ms)
         if ntp_rx is None or not self.keys.provisioned:
             self.heard["ignored"] += 1
@@ -201,6 +205,25 @@ class Token:
             return False
         self.heard["hellos"] += 1
         return True
+
+    def on_hello_payload(self, payload, rssi, ticks_ms):
+        """A payload a phone wrote into the FD64 exchange characteristic (GATT).
+
+        `payload` is HELLO(16) || version(1) || txPower(1) (gatt_profile); `rssi`
+        is the connection's raw RSSI. It is logged exactly as a HELLO heard in an
+        advert. Malformed payloads are refused (False), never raised on.
+        """
+        try:
+            payload = bytes(payload)
+        except (TypeError, ValueError):
+            return False
+        if not gatt_profile.EXCHANGE_PAYLOAD_MIN <= len(payload) <= gatt_profile.EXCHANGE_PAYLOAD_MAX:
+            self.heard["ignored"] += 1
+            return False
+        tx = payload[17]
+        if tx > 127:
+            tx -= 256
+        return self._keep(payload[:16], tx, rssi, ticks_ms)
 
     # ------------------------------------------------------------ risk
     def _load_risk(self):

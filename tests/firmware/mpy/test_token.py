@@ -124,4 +124,19 @@ def test_flash_failure_does_not_stop_the_token():
     eq(t.info()["state"], "ok")
 
 
+def test_hello_written_over_gatt_logged_like_an_advert():
+    port, t, k = ready_token(count=40)
+    t.tick()
+    msg = hello.build(b"p" * 32, 0x21, b"IPHONEEB", NOW)
+    payload = msg + bytes((1, (-10) & 0xFF))  # an old iOS SDK sends version 1; tx -10 dBm
+    for bad in (b"", b"\x00", msg[:8], msg, msg + b"\x02", bytes(65), None, 17):
+        eq(t.on_hello_payload(bad, -60, port.clock.ticks_ms()), False)
+    eq(t.log.hellos, 0)
+    ok(t.on_hello_payload(payload, -60, port.clock.ticks_ms()), "well-formed payload kept")
+    eq(t.on_hello_payload(payload, -60, port.clock.ticks_ms()), False)  # the same write again: a repeat
+    eq((t.log.hellos, t.heard["hellos"], t.heard["duplicates"]), (1, 1, 1))
+    own = hello.build(K_MAC, t.ecc, t.ebid, NOW) + b"\x02\x00"
+    eq(t.on_hello_payload(own, -60, port.clock.ticks_ms()), False)  # our own HELLO echoed back
+
+
 run(globals())
