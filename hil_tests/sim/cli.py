@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from hil_tests.sim import runner
-from hil_tests.sim.scenario import ScenarioError, load
+from hil_tests.sim.scenario import ScenarioError, load, parse_start
 from hil_tests.sim.world import World
 
 EXIT_FAILED, EXIT_USAGE, EXIT_WORLD = 1, 2, 3
@@ -39,7 +39,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--folder", metavar="DIR", help="keep the world's files here (default: temp)")
     r = sub.add_parser("run", help="play a scenario file in accelerated time")
     r.add_argument("scenario", metavar="SCENARIO.json")
-    r.add_argument("--seed", type=int, help="override the scenario's seed")
+    r.add_argument("--seed", type=int, help="override the scenario's seed (without a 'start' in "
+                   "the file, the start follows the seed)")
+    r.add_argument("--start", metavar="WHEN", help="override the start: UTC ISO 8601 or NTP seconds")
     r.add_argument("--keep", metavar="DIR", help="keep the world's files (logs, db) here")
     return p
 
@@ -110,9 +112,16 @@ def cmd_run(args) -> int:
         return EXIT_USAGE
     if args.seed is not None:
         sc.seed = args.seed
+    if args.start is not None:
+        try:
+            sc.start = parse_start(float(args.start) if args.start.replace(".", "").isdigit()
+                                   else args.start, "--start")
+        except ScenarioError as exc:
+            print(f"robert-bench: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     folder = _folder(args.keep)
     try:
-        world = World(folder, seed=sc.seed).start()
+        world = World(folder, seed=sc.seed, start_t=sc.start_ntp()).start()
     except (RuntimeError, OSError) as exc:
         print(f"robert-bench: cannot start the world: {exc}", file=sys.stderr)
         return EXIT_WORLD

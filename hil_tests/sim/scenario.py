@@ -25,6 +25,13 @@ Times are seconds after the start, as a number or a string of units
 A move holds until the next move of the same name. `expect` is `at_risk` or
 `not_at_risk`. A layout file (`robert-bench sim --layout`) is the same format;
 only `tokens`, `phones` and `moves` are used.
+
+`start` (optional) is the virtual instant of t = 0: an ISO 8601 UTC string
+(`"2026-06-01T07:00:00Z"`) or NTP seconds. Without it the start is derived
+from the seed (`default_start`): a fixed day plus a phase within the 15-minute
+epoch, so the same file and seed give the same run whatever the wall clock
+(each epoch is scored apart, so the phase of a contact against the epochs
+decides borderline notifications).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 ACTIONS = ("provision", "status", "report", "sync")
@@ -39,6 +47,10 @@ EXPECTS = ("at_risk", "not_at_risk")
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 _DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 MAX_TIME_S = 60 * 86400
+NTP_UNIX_DELTA = 2208988800
+DEFAULT_START_DAY = "2026-06-01T07:00:00Z"  # a Monday morning; far enough from the service start
+EPOCH_S = 900
+PHASE_STEP_S = 53  # seed n starts n * 53 s (mod 900) into an epoch: neighbouring seeds spread out
 
 
 class ScenarioError(ValueError):
@@ -68,6 +80,11 @@ class Scenario:
     moves: list[Move] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     end: float = 0.0
+    start: float | None = None  # NTP seconds of t = 0; None: derived from the seed
+
+    def start_ntp(self) -> float:
+        """The virtual instant of t = 0 (the file's `start`, else `default_start(seed)`)."""
+        return default_start(self.seed) if self.start is None else self.start
 
     def names(self) -> list[str]:
         return [*self.tokens, *self.phones]
@@ -82,6 +99,30 @@ class Scenario:
 
     def change_times(self) -> list[float]:
         return sorted({m.t for m in self.moves})
+
+
+def default_start(seed: int) -> float:
+    """NTP start of a run with this seed: DEFAULT_START_DAY + a seed-derived phase in the epoch."""
+    return parse_start(DEFAULT_START_DAY, "start") + (seed * PHASE_STEP_S) % EPOCH_S
+
+
+def parse_start(value: object, where: str = "start") -> float:
+    """NTP seconds from an ISO 8601 UTC string or a number of NTP seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not 3_000_000_000 <= value <= 5_000_000_000:
+            raise ScenarioError(f"{where}: NTP seconds must be within 3e9..5e9 (years 1995..2058)")
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            dt = None
+        if dt is None or dt.utcoffset() is None:
+            raise ScenarioError(f"{where}: cannot read {text[:40]!r}: use UTC ISO 8601, e.g. "
+                                f"'{DEFAULT_START_DAY}', or NTP seconds")
+        return parse_start(dt.astimezone(UTC).timestamp() + NTP_UNIX_DELTA, where)
+    raise ScenarioError(f"{where}: use a UTC ISO 8601 string, e.g. '{DEFAULT_START_DAY}', or NTP seconds")
 
 
 def parse_time(value: object, where: str) -> float:
@@ -158,6 +199,8 @@ def parse(text: str | bytes) -> Scenario:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ScenarioError("'seed' must be an integer")
     sc.seed = seed
+    if raw.get("start") is not None:
+        sc.start = parse_start(raw["start"])
     for i, t in enumerate(_list(raw, "tokens")):
         opts = t if isinstance(t, dict) else {"name": t}
         name = _name(opts.get("name"), f"tokens[{i}]")
