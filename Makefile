@@ -48,7 +48,9 @@ runtimes: $(STAMP)
 test: install browser runtimes mpy-compile
 	$(PY) -m pytest $(PYTEST_FAST) -n 2 --dist loadfile
 
+# nRF52 files with CircuitPython's own mpy-cross (built by tools/runtimes.py, cached), ESP32 files with MicroPython's.
 mpy-compile: $(STAMP)
+	$(PY) tools/runtimes.py cp-mpy-cross
 	$(PY) tools/mpy_compile.py
 
 lint: $(STAMP)
@@ -67,6 +69,7 @@ flash-esp32: $(STAMP)
 	$(PY) tools/flash.py esp32 --port $(PORT)
 
 flash-nrf52: $(STAMP)
+	$(PY) tools/runtimes.py cp-mpy-cross
 	$(PY) tools/flash.py nrf52 --drive $(DRIVE)
 
 clean:

@@ -2,7 +2,8 @@
 """Put the token firmware on a device: ESP32 over its serial port, nRF52840 on its CIRCUITPY drive.
 
     tools/flash.py esp32 --port /dev/ttyUSB0     (MicroPython, files copied with mpremote)
-    tools/flash.py nrf52 --drive /media/CIRCUITPY (CircuitPython, files copied to the drive)
+    tools/flash.py nrf52 --drive /media/CIRCUITPY (CircuitPython, .mpy compiled by CircuitPython's
+                                                    mpy-cross, copied to the drive; --source: the .py)
 
 The core (firmware/robert_token/) goes to robert_token/ on the device, the
 port's files to its root. Exit status: 0 done, 1 a copy failed, 2 bad
@@ -12,9 +13,12 @@ arguments, 3 mpremote missing (the exact commands are printed instead).
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +62,39 @@ def flash_esp32(port: str, dry_run: bool) -> int:
     return 0
 
 
-def flash_nrf52(drive: Path, force: bool) -> int:
+# CircuitPython finds code.py and boot.py only as .py; startup.py checks the runtime before any .mpy loads.
+NRF52_AS_SOURCE = ("startup.py", "boot.py", "code.py")  # copied last, code.py at the very end
+
+
+def nrf52_plan(build: Path | None) -> list[tuple[Path, str]]:
+    """(file to copy, path on the drive), in copy order: .mpy (from `build`) or .py, code.py last."""
+    plan: list[tuple[Path, str]] = []
+    for p in core_files():
+        plan.append((build / "robert_token" / (p.stem + ".mpy"), "robert_token/" + p.stem + ".mpy") if build
+                    else (p, "robert_token/" + p.name))
+    sources = [p for p in port_files("nrf52") if p.name not in NRF52_AS_SOURCE]
+    for p in sources:
+        plan.append((build / (p.stem + ".mpy"), p.stem + ".mpy") if build else (p, p.name))
+    plan += [(PORTS["nrf52"] / name, name) for name in NRF52_AS_SOURCE]
+    return plan
+
+
+def _compile_nrf52(out: Path) -> bool:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import mpy_compile
+
+    target = mpy_compile.TARGETS["nrf52"]
+    if not Path(target.compiler()).exists():
+        print("flash: CircuitPython's mpy-cross is not built; run `make runtimes` (or use --source)",
+              file=sys.stderr)
+        return False
+    failures = [r for r in mpy_compile.compile_target(target, mpy_compile.firmware_files(target), out) if r[2]]
+    for rel, _, err in failures:
+        print(f"flash: {rel} does not compile: {err}", file=sys.stderr)
+    return not failures
+
+
+def flash_nrf52(drive: Path, force: bool, source: bool = False) -> int:
     if not drive.is_dir():
         print(f"flash: {drive} is not a mounted drive; plug the token in and give its CIRCUITPY folder",
               file=sys.stderr)
@@ -67,18 +103,45 @@ def flash_nrf52(drive: Path, force: bool) -> int:
         print(f"flash: {drive} has no boot_out.txt, it does not look like a CircuitPython drive "
               "(use --force to copy anyway)", file=sys.stderr)
         return 2
-    plan = [(p, drive / "robert_token" / p.name) for p in core_files()]
-    plan += [(p, drive / p.name) for p in port_files("nrf52")]
-    (drive / "robert_token").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        build = None
+        if not source:
+            if not _compile_nrf52(Path(tmp)):
+                return 1
+            build = Path(tmp) / "nrf52"
+        return _copy_nrf52(drive, nrf52_plan(build))
+
+
+def _copy_nrf52(drive: Path, plan: list[tuple[Path, str]]) -> int:
+    try:
+        (drive / "robert_token").mkdir(exist_ok=True)
+    except OSError as exc:
+        if exc.errno == errno.EROFS or exc.errno == errno.EACCES:
+            print(f"flash: {drive} is read-only: the token owns its flash. Hold the board's button while "
+                  "pressing reset (the drive becomes writable), then run this again", file=sys.stderr)
+        else:
+            print(f"flash: could not create robert_token/ on {drive}: {exc.strerror or exc}; nothing was "
+                  "copied", file=sys.stderr)
+        return 1
     for n, (src, dst) in enumerate(plan, 1):
+        target = drive / dst
         try:
-            shutil.copyfile(src, dst)
+            shutil.copyfile(src, target)
+            if target.suffix == ".mpy":
+                stale = target.with_suffix(".py")  # a .py left from an older flash is imported first
+                if stale.exists():
+                    stale.unlink()
         except OSError as exc:
-            print(f"flash: copying {src.name} failed: {exc.strerror}; retry (the drive may be full "
-                  "or read-only)", file=sys.stderr)
+            print(f"flash: copying {dst} failed: {exc.strerror or exc}; retry (the drive may be full or "
+                  "read-only: hold the button while pressing reset)", file=sys.stderr)
             return 1
-        print(f"[{n}/{len(plan)}] {dst.relative_to(drive)}", flush=True)
-    print("done: eject the drive, the token restarts with the new firmware")
+        print(f"[{n}/{len(plan)}] {dst}", flush=True)
+    if hasattr(os, "sync"):
+        os.sync()
+    print("done: CircuitPython reloads code.py, which resets the board once so that boot.py runs "
+          "(boot.py, which enables the USB data port and gives the flash to the token, runs only after "
+          "a hard reset; if the token does not restart, press its reset button once). The drive is then "
+          "read-only to the computer: to flash again, hold the button while pressing reset.")
     return 0
 
 
@@ -91,10 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     n = sub.add_parser("nrf52", help="copy to an nRF52840 running CircuitPython (its USB drive)")
     n.add_argument("--drive", required=True, type=Path, help="the mounted CIRCUITPY folder")
     n.add_argument("--force", action="store_true", help="copy even without boot_out.txt on the drive")
+    n.add_argument("--source", action="store_true", help="copy the .py sources instead of CircuitPython .mpy files")
     args = ap.parse_args(argv)
     if args.target == "esp32":
         return flash_esp32(args.port, args.dry_run)
-    return flash_nrf52(args.drive, args.force)
+    return flash_nrf52(args.drive, args.force, args.source)
 
 
 if __name__ == "__main__":

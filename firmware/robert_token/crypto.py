@@ -5,9 +5,27 @@ Native modules are used when the target has them (`hashlib`, the port's
 bare MicroPython build.
 """
 
+
+
+def native_sha256(hashlib_module):
+    """The module's SHA-256 constructor, or None: CircuitPython's `hashlib` has only
+    `new("sha256", data)` (shared-bindings/hashlib/__init__.c), MicroPython's and CPython's `sha256`."""
+    f = getattr(hashlib_module, "sha256", None)
+    if f is not None:
+        return f
+    new = getattr(hashlib_module, "new", None)
+    if new is None:
+        return None
+    return lambda data=b"": new("sha256", data)
+
+
 try:
-    from hashlib import sha256
+    import hashlib as _hashlib
+
+    sha256 = native_sha256(_hashlib)
 except ImportError:  # pragma: no cover - targets without hashlib
+    sha256 = None
+if sha256 is None:  # pragma: no cover
     from robert_token.sha256 import sha256
 
 from robert_token import aes

@@ -1,5 +1,6 @@
-"""tools/mpy_compile.py catches what MicroPython cannot compile."""
+"""tools/mpy_compile.py (each board's own mpy-cross) and tools/flash.py."""
 
+import errno
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ def test_valid_folder_compiles(tmp_path):
     (tmp_path / "pkg" / "ok.py").write_text("import struct\nX = struct.pack('>I', 1)\n")
     r = _compile(tmp_path / "pkg")
     assert r.returncode == 0, r.stderr
-    assert "1 files x 2 architectures, 0 failures" in r.stdout
+    assert "esp32 1 files" in r.stdout and "nrf52 1 files" in r.stdout and "0 failures" in r.stdout
 
 
 def test_invalid_file_is_listed(tmp_path):
@@ -25,26 +26,103 @@ def test_invalid_file_is_listed(tmp_path):
     (tmp_path / "pkg" / "bad.py").write_text("def f(x):\n    match x:\n        case 1:\n            return 2\n")
     r = _compile(tmp_path / "pkg")
     assert r.returncode == 1
-    assert "FAIL pkg/bad.py [armv7emsp]" in r.stderr and "FAIL pkg/bad.py [xtensawin]" in r.stderr
+    assert "FAIL pkg/bad.py [nrf52]" in r.stderr and "FAIL pkg/bad.py [esp32]" in r.stderr
     assert "ok.py" not in r.stderr
 
 
 FLASH = TOOL.parent / "flash.py"
 
 
-def test_flash_nrf52_copies_core_and_port(tmp_path):
+def test_mpy_compile_uses_circuitpythons_mpy_cross_for_nrf52(tmp_path):
+    """Issue 13 defect 12: nRF52 files were compiled by MicroPython's mpy-cross (b"M"), which CircuitPython refuses."""
+    r = subprocess.run([sys.executable, str(TOOL), "--keep", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    nrf = sorted((tmp_path / "nrf52").rglob("*.mpy"))
+    esp = sorted((tmp_path / "esp32").rglob("*.mpy"))
+    assert any(p.name == "app.mpy" for p in nrf) and any(p.parent.name == "robert_token" for p in nrf)
+    assert all(p.read_bytes()[:2] == b"C\x06" for p in nrf)
+    assert esp and all(p.read_bytes()[:2] == b"M\x06" for p in esp)
+
+
+def test_mpy_compile_refuses_output_of_the_wrong_compiler(tmp_path):
+    sys.path.insert(0, str(TOOL.parent))
+    import mpy_compile
+
+    src = tmp_path / "x.py"
+    src.write_text("x = 1\n")
+    wrong = mpy_compile.Target("esp32", "armv7emsp", b"C\x06", "esp32")
+    _, _, err = mpy_compile.compile_one(wrong, src, Path("x.py"), tmp_path)
+    assert err is not None and "wrong mpy-cross" in err
+
+
+def _drive(tmp_path: Path) -> Path:
     drive = tmp_path / "CIRCUITPY"
     drive.mkdir()
-    r = subprocess.run([sys.executable, str(FLASH), "nrf52", "--drive", str(drive)], capture_output=True, text=True)
+    (drive / "boot_out.txt").write_text("Adafruit CircuitPython 10.0.0 on 2025-08-01; Adafruit Feather nRF52840\n")
+    return drive
+
+
+def _flash(drive: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(FLASH), "nrf52", "--drive", str(drive), *extra],
+                          capture_output=True, text=True)
+
+
+def test_flash_nrf52_refuses_a_folder_without_boot_out(tmp_path):
+    drive = tmp_path / "CIRCUITPY"
+    drive.mkdir()
+    r = _flash(drive)
     assert r.returncode == 2 and "boot_out.txt" in r.stderr  # not a CircuitPython drive: refused
-    (drive / "boot_out.txt").write_text("Adafruit CircuitPython 9.2.1\n")
-    r = subprocess.run([sys.executable, str(FLASH), "nrf52", "--drive", str(drive)], capture_output=True, text=True)
+
+
+def test_flash_nrf52_copies_circuitpython_mpy_and_code_last(tmp_path):
+    drive = _drive(tmp_path)
+    (drive / "robert_token").mkdir()
+    (drive / "robert_token" / "frame.py").write_text("stale = True\n")  # an older source flash
+    r = _flash(drive)
     assert r.returncode == 0, r.stderr
     root = TOOL.parents[1] / "firmware"
     for src in (root / "robert_token").glob("*.py"):
-        assert (drive / "robert_token" / src.name).read_bytes() == src.read_bytes()
-    for name in ("code.py", "boot.py", "port.py"):
+        assert (drive / "robert_token" / (src.stem + ".mpy")).read_bytes()[:2] == b"C\x06"
+        assert not (drive / "robert_token" / src.name).exists()  # would be imported before the .mpy
+    for name in ("app", "port", "gatt", "exchange"):
+        assert (drive / (name + ".mpy")).read_bytes()[:2] == b"C\x06"
+    for name in ("code.py", "boot.py", "startup.py"):
         assert (drive / name).read_bytes() == (root / "ports" / "nrf52" / name).read_bytes()
+    steps = [line.split("] ", 1)[1] for line in r.stdout.splitlines() if line.startswith("[")]
+    assert steps[-1] == "code.py"  # its auto-reload comes once everything is in place
+    assert "hard reset" in r.stdout and "hold the button" in r.stdout
+
+
+def test_flash_nrf52_source_copies_the_py_files(tmp_path):
+    drive = _drive(tmp_path)
+    r = _flash(drive, "--source")
+    assert r.returncode == 0, r.stderr
+    assert (drive / "app.py").exists() and (drive / "robert_token" / "token.py").exists()
+
+
+def test_flash_nrf52_reports_a_failed_mkdir(tmp_path):
+    """Issue 13 defect 13: a failed mkdir of robert_token/ went on copying."""
+    drive = _drive(tmp_path)
+    (drive / "robert_token").write_text("a file where the folder goes\n")
+    r = _flash(drive)
+    assert r.returncode == 1
+    assert "could not create robert_token/" in r.stderr and "Traceback" not in r.stderr
+    assert not (drive / "code.py").exists()
+
+
+def test_flash_nrf52_explains_a_read_only_drive(tmp_path, monkeypatch, capsys):
+    """The token owns its flash: the computer's writes fail with EROFS, and flash.py says what to do."""
+    sys.path.insert(0, str(TOOL.parent))
+    import flash
+
+    drive = _drive(tmp_path)
+
+    def erofs(self, *a, **kw):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(Path, "mkdir", erofs)
+    assert flash._copy_nrf52(drive, flash.nrf52_plan(None)) == 1
+    assert "Hold the board's button while pressing reset" in capsys.readouterr().err
 
 
 def test_flash_esp32_dry_run_prints_mpremote_commands():

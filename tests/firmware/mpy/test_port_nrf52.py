@@ -311,4 +311,26 @@ def test_startup_reports_hashlib_and_refuses_old_circuitpython():
         startup._version = lambda: (10, 3, 0)
 
 
+def test_core_uses_circuitpythons_hashlib_new():
+    """CircuitPython's hashlib has only new("sha256"): the core used to fall back to pure SHA-256."""
+    from robert_token import crypto
+    from robert_token.sha256 import sha256 as pure
+
+    class CpHashlib:  # shared-bindings/hashlib/__init__.c: new(name, data=b"") only
+        calls = []
+
+        @staticmethod
+        def new(name, data=b""):
+            CpHashlib.calls.append(name)
+            return pure(data)
+
+    f = crypto.native_sha256(CpHashlib)
+    ok(f is not None, "hashlib.new found")
+    h = f(b"abc")
+    h.update(b"def")
+    eq(h.digest(), pure(b"abcdef").digest())
+    eq(CpHashlib.calls, ["sha256"])
+    eq(crypto.native_sha256(object()), None)
+
+
 run(globals())
