@@ -32,7 +32,9 @@ def has_hashlib():
     try:
         import hashlib
 
-        hashlib.new("sha256", b"").digest()
+        if hasattr(hashlib, "sha256"):
+            return True
+        hashlib.new("sha256", b"").digest()  # CircuitPython's only way in
         return True
     except (ImportError, AttributeError, ValueError):
         return False
