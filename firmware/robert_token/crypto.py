@@ -6,6 +6,8 @@ bare MicroPython build.
 """
 
 
+from robert_token import aes
+
 
 def native_sha256(hashlib_module):
     """The module's SHA-256 constructor, or None: CircuitPython's `hashlib` has only
@@ -27,8 +29,6 @@ except ImportError:  # pragma: no cover - targets without hashlib
     sha256 = None
 if sha256 is None:  # pragma: no cover
     from robert_token.sha256 import sha256
-
-from robert_token import aes
 
 _BLOCK = 64
 
