@@ -16,7 +16,7 @@ help:
 	@echo "make demo   - the whole system in simulation (server stub, simulated tokens, kiosk)"
 	@echo "make test   - every test that runs on this machine (fast profile)"
 	@echo "make bench  - benchmark tables"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff, and the ports type-checked against CircuitPython/MicroPython stubs"
 	@echo "make hil-long - the long hardware-in-the-loop scenarios on the simulated bench"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -53,8 +53,10 @@ mpy-compile: $(STAMP)
 	$(PY) tools/runtimes.py cp-mpy-cross
 	$(PY) tools/mpy_compile.py
 
+# ruff, then each port type-checked against its platform's published stubs (tools/lint_ports.py, baseline tools/lint_baseline.json).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(PY) tools/lint_ports.py
 
 demo: install
 	$(PY) -m hil_tests.sim.demo $(if $(KIOSK),--kiosk,)

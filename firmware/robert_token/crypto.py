@@ -21,14 +21,14 @@ def native_sha256(hashlib_module):
     return lambda data=b"": new("sha256", data)
 
 
+from robert_token.sha256 import sha256 as _pure_sha256  # noqa: E402 - after native_sha256, which it backs
+
 try:
     import hashlib as _hashlib
 
-    sha256 = native_sha256(_hashlib)
+    sha256 = native_sha256(_hashlib) or _pure_sha256
 except ImportError:  # pragma: no cover - targets without hashlib
-    sha256 = None
-if sha256 is None:  # pragma: no cover
-    from robert_token.sha256 import sha256
+    sha256 = _pure_sha256
 
 _BLOCK = 64
 

@@ -133,3 +133,19 @@ def test_flash_esp32_dry_run_prints_mpremote_commands():
     assert lines[0] == "mpremote connect /dev/ttyUSB9 fs mkdir :robert_token"
     assert "robert_token/frame.py" in lines[1] and lines[1].endswith(":robert_token/")
     assert "ports/esp32/main.py" in lines[2]
+
+
+LINT = TOOL.parent / "lint_ports.py"
+
+
+def test_lint_ports_catches_a_call_circuitpython_does_not_have(tmp_path):
+    """make lint: the nRF52 files checked against circuitpython-stubs (here a misspelt supervisor call)."""
+    bad = tmp_path / "bad_port.py"
+    bad.write_text("import supervisor\nimport _bleio\n\nt = supervisor.ticks_msec()\n"
+                   "_bleio.adapter.start_scan(windows=0.1)\n")
+    r = subprocess.run([sys.executable, str(LINT), "--board", "nrf52", "--file", str(bad)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "bad_port.py:4" in r.stdout and "ticks_msec" in r.stdout
+    assert "bad_port.py:5" in r.stdout
+    assert "0 stale" in r.stdout  # the baseline matches the firmware as it is

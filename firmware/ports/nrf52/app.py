@@ -82,7 +82,7 @@ class App:
         self.wakes += 1
         now = supervisor.ticks_ms()
         usb = self.usb_port
-        if self.usb is not None and usb.in_waiting:
+        if self.usb is not None and usb is not None and usb.in_waiting:
             reply = self.usb.feed(usb.read(usb.in_waiting))
             if reply:
                 usb.write(reply)

@@ -81,7 +81,10 @@ class Radio:
 
     def scan_window(self, on_entry):
         """Listen for one window (blocking), the HELLO advert off meanwhile; hand each advert to `on_entry`."""
-        window_s = self.scan_cfg[0] / 1000
+        cfg = self.scan_cfg
+        if cfg is None:
+            return
+        window_s = cfg[0] / 1000
         if self.adapter.advertising:
             self.adapter.stop_advertising()
         try:
