@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from hil_tests.sim.channel import AdvPlan, Channel, ScanPlan, first_heard
+from hil_tests.sim.channel import AdvPlan, Channel, ScanPlan, receptions
 
 log = logging.getLogger("hil_tests.air")
 
@@ -359,28 +359,7 @@ class Air:
 
     def _radio(self, t0: float, t1: float) -> None:
         """Hand every scanner what it heard in [t0, t1): one reception per advertiser per window."""
-        if t1 <= t0:
-            return
-        nodes = sorted(self.nodes.values(), key=lambda n: n.name)
-        scanners = [n for n in nodes if n.scan is not None and n.pos is not None]
-        senders = [n for n in nodes if n.pos is not None and n.adv_plan() is not None]
-        if not scanners or not senders:
-            return
-        heard = []
-        for rx in scanners:
-            for a, b in rx.scan.windows(t0, t1):
-                for tx in senders:
-                    if tx is rx:
-                        continue
-                    d = math.dist(rx.pos, tx.pos)
-                    got = first_heard(self.channel, self.rng, tx.adv_plan(), a, b, d, tx.tx_power_dbm)
-                    if got is None:
-                        continue
-                    advert = tx.advert_at(got[0])
-                    if advert is not None:
-                        heard.append((got[0], rx, advert, got[1]))
-        heard.sort(key=lambda h: (h[0], h[1].name))
-        for t, rx, (addr, data), rssi in heard:
+        for t, rx, (addr, data), rssi in receptions(self.channel, self.rng, self.nodes.values(), t0, t1):
             rx.on_rx(t, addr, data, rssi)
 
     # ------------------------------------------------------------ real time

@@ -99,3 +99,41 @@ def first_heard(channel: Channel, rng: random.Random, adv: AdvPlan, a: float, b:
         if rssi is not None:
             return t, rssi
     return None
+
+
+def receptions(channel: Channel, rng: random.Random, nodes, t0: float, t1: float) -> list:
+    """Everything heard in [t0, t1): (t, receiver, (addr, data), rssi), sorted by time then name.
+
+    `nodes` have `name`, `pos`, `scan` (a ScanPlan or None), `tx_power_dbm`,
+    `adv_plan()` and `advert_at(t)`. One reception per advertiser per scan
+    window (`first_heard`). The air (`air.Air._radio`) and the in-process
+    world (`inproc`) hear with the same rules, in the same draw order.
+    """
+    if t1 <= t0:
+        return []
+    nodes = sorted(nodes, key=lambda n: n.name)
+    scanners = [n for n in nodes if n.scan is not None and n.pos is not None]
+    senders = [n for n in nodes if n.pos is not None and n.adv_plan() is not None]
+    heard = []
+    if not scanners or not senders:
+        return heard
+    for rx in scanners:
+        windows = list(rx.scan.windows(t0, t1))
+        if not windows:
+            continue
+        for tx in senders:
+            if tx is rx:
+                continue
+            d = math.dist(rx.pos, tx.pos)
+            if channel.mean_rssi(d, tx.tx_power_dbm) < channel.sensitivity_dbm - 4 * channel.shadowing_db:
+                continue  # hopelessly far (first_heard would skip it without a draw too)
+            plan = tx.adv_plan()
+            for a, b in windows:
+                got = first_heard(channel, rng, plan, a, b, d, tx.tx_power_dbm)
+                if got is None:
+                    continue
+                advert = tx.advert_at(got[0])
+                if advert is not None:
+                    heard.append((got[0], rx, advert, got[1]))
+    heard.sort(key=lambda h: (h[0], h[1].name))
+    return heard

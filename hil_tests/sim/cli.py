@@ -1,7 +1,7 @@
 """`robert-bench`: simulated tokens to poke by hand, and scenario files to play.
 
     robert-bench sim --tokens 3 [--layout FILE] [--provision] [--speed X]
-    robert-bench run SCENARIO.json [--seed N] [--keep DIR]
+    robert-bench run SCENARIO.json [--seed N] [--start WHEN] [--keep DIR] [--inproc]
 
 Exit codes: 0 fine, 1 a scenario expectation failed, 2 bad usage or scenario
 file, 3 the world could not start.
@@ -43,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
                    "the file, the start follows the seed)")
     r.add_argument("--start", metavar="WHEN", help="override the start: UTC ISO 8601 or NTP seconds")
     r.add_argument("--keep", metavar="DIR", help="keep the world's files (logs, db) here")
+    r.add_argument("--inproc", action="store_true",
+                   help="play it in the in-process world (the real token core, no process per "
+                        "token, the server app in-process): fast and exactly reproducible")
     return p
 
 
@@ -121,7 +124,11 @@ def cmd_run(args) -> int:
             return EXIT_USAGE
     folder = _folder(args.keep)
     try:
-        world = World(folder, seed=sc.seed, start_t=sc.start_ntp()).start()
+        if args.inproc:
+            from hil_tests.sim.inproc import InprocWorld
+            world = InprocWorld(folder, seed=sc.seed, start_t=sc.start_ntp())
+        else:
+            world = World(folder, seed=sc.seed, start_t=sc.start_ntp()).start()
     except (RuntimeError, OSError) as exc:
         print(f"robert-bench: cannot start the world: {exc}", file=sys.stderr)
         return EXIT_WORLD
