@@ -149,3 +149,35 @@ def test_lint_ports_catches_a_call_circuitpython_does_not_have(tmp_path):
     assert "bad_port.py:4" in r.stdout and "ticks_msec" in r.stdout
     assert "bad_port.py:5" in r.stdout
     assert "0 stale" in r.stdout  # the baseline matches the firmware as it is
+
+
+def test_flashed_drive_boots_on_the_circuitpython_doubles(tmp_path):
+    """The drive as flash.py leaves it (sources), run by the board model: auto-reload, hard reset, token up."""
+    drive = _drive(tmp_path)
+    r = _flash(drive, "--source")
+    assert r.returncode == 0, r.stderr
+    mpy = TOOL.parents[1] / "tests" / "firmware" / "mpy"
+    script = f"""
+import sys
+sys.path[:0] = [{str(mpy / 'fakehw')!r}, {str(mpy)!r}, {str(drive)!r}]
+import circuitpy, microcontroller, supervisor, usb_cdc
+circuitpy.hard_reset(boot_py=None)        # the board before the flash: no boot.py of ours
+circuitpy.auto_reload()                   # the copy: code.py runs again, boot.py does not
+import startup
+startup._version = lambda: (10, 3, 0)
+try:
+    startup.check()
+    raise SystemExit("no hard reset")
+except microcontroller.HardReset:
+    pass
+circuitpy.hard_reset(boot_py={str(drive / 'boot.py')!r})
+assert startup.check(), startup.report
+import app, port
+a = app.App(port=port.Nrf52Port(root="rt"))  # the board's /rt, under the test's folder
+a.step()
+print("token up, usb", usb_cdc.data is not None, "state", a.token.info()["state"])
+"""
+    r = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "token up, usb True state not_provisioned" in r.stdout
+    assert (tmp_path / "rt").is_dir()

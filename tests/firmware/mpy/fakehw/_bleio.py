@@ -358,6 +358,9 @@ class Adapter:
         # NRF_ERROR_INVALID_STATE while advertising or scanning (ble_gap.h): "Could not set address"
         if self._adv is not None or (self._scan is not None and not self._scan.done):
             raise BluetoothError("Could not set address")
+        if addr.type == Address.RANDOM_STATIC and addr.address_bytes[5] & 0xC0 != 0xC0:
+            # ble_gap.h: a random static address has its two top bits set, else BLE_ERROR_GAP_INVALID_BLE_ADDR
+            raise BluetoothError("Could not set address")
         self._address = addr
 
     # ---- advertising
