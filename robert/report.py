@@ -30,7 +30,7 @@ from robert.timeutil import (
     TIME_START,
 )
 
-MAX_TOKEN_CHARS = 128
+MAX_TOKEN_CHARS = 4096  # report codes include JWTs (submission-code-server), a few hundred chars
 MAX_CONTACTS = 50_000
 MAX_HELLOS_PER_CONTACT = 10_000
 MAX_HELLOS = 500_000

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import logging
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from robert.errors import ProtocolError
+from robert.report import MAX_TOKEN_CHARS
 from server_stub import models
 from server_stub.clock import Clock
 from server_stub.service import ApiError, RobertService, Settings
@@ -46,9 +47,26 @@ def create_app(store: Store, clock: Clock, settings: Settings | None = None,
     async def register(body: models.RegisterRequest) -> models.RegisterResponse:
         return service.register(body)
 
-    @app.post(f"{API}/status", response_model=models.StatusResponse, responses=_ERRORS)
-    async def status(body: models.StatusRequest) -> models.StatusResponse:
+    @app.post(f"{API}/status", response_model=models.StatusResponse,
+              response_model_exclude_none=True, responses=_ERRORS)
+    async def status(body: models.StatusRequest) -> dict:
         return service.status(body)
+
+    # CaptchaControllerImpl: the captcha provider's answers passed through (201 on creation).
+    @app.post(f"{API}/captcha", status_code=201, response_model=models.CaptchaResponse,
+              responses=_ERRORS)
+    async def new_captcha(body: models.CaptchaRequest) -> models.CaptchaResponse:
+        return service.new_captcha(body)
+
+    @app.get(f"{API}/captcha/{{captcha_id}}/image", response_class=Response,
+             responses={200: {"content": {"image/png": {}}}, 404: {"model": models.ErrorResponse}})
+    async def captcha_image(captcha_id: str = Path(max_length=64)) -> Response:
+        return Response(service.captcha_media(captcha_id, "image"), media_type="image/png")
+
+    @app.get(f"{API}/captcha/{{captcha_id}}/audio", response_class=Response,
+             responses={200: {"content": {"audio/wav": {}}}, 404: {"model": models.ErrorResponse}})
+    async def captcha_audio(captcha_id: str = Path(max_length=64)) -> Response:
+        return Response(service.captcha_media(captcha_id, "audio"), media_type="audio/wav")
 
     @app.post(f"{API}/report", response_model=models.ReportResponse, responses=_ERRORS,
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
@@ -76,7 +94,7 @@ def create_app(store: Store, clock: Clock, settings: Settings | None = None,
         return service.clock_info()
 
     @app.get("/api/v1/verify", response_model=models.VerifyResponse, responses=_ERRORS)
-    async def verify(code: str = Query(max_length=64)) -> models.VerifyResponse:
+    async def verify(code: str = Query(max_length=MAX_TOKEN_CHARS)) -> models.VerifyResponse:
         return service.verify_code(code)
 
     if dev_admin:

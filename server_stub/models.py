@@ -49,6 +49,18 @@ class RegisterRequest(BaseModel):
                     f"{TUPLES_DAYS_MIN}..{TUPLES_DAYS_MAX}); the real server gives 4.")
 
 
+class CaptchaRequest(BaseModel):
+    type: str = Field(max_length=16, description="IMAGE or AUDIO")
+    locale: str = Field(max_length=64, description="e.g. fr-FR (the stub draws one kind only)")
+
+
+class CaptchaResponse(BaseModel):
+    """robert-server's CaptchaCreationDto: the id under `id` and, from its getter, `captchaId`."""
+
+    id: str
+    captchaId: str
+
+
 class RegisterResponse(BaseModel):
     tuples: str = Field(description="base64 of IV || AES-256-GCM ciphertext || tag")
     timeStart: int = Field(description="service start, NTP seconds")
@@ -68,15 +80,20 @@ class StatusRequest(AuthRequest):
 
 
 class StatusResponse(BaseModel):
+    """robert-server's StatusResponseDto, @JsonInclude(NON_NULL): absent fields are not sent."""
+
     riskLevel: int = Field(description="0 no risk, 4 at risk")
     tuples: str
     config: list[ClientConfig]
     lastContactDate: str | None = Field(
-        default=None, description="NTP seconds (as a string) of the UTC day of the last contact")
+        default=None, description="only when at risk: NTP seconds (as a string) of 00:00 UTC of the "
+                                  "last contact's day, randomised by -1/0/+1 day")
     lastRiskScoringDate: str | None = Field(
-        default=None, description="NTP seconds (as a string) of the last scoring")
-    declarationToken: str | None = None
-    analyticsToken: str | None = None
+        default=None, description="only when at risk: NTP seconds (as a string) of the epoch "
+                                  "at which the risk was detected")
+    declarationToken: str | None = Field(
+        default=None, description="only when at risk: a JWT (RS256, iss 'tac')")
+    analyticsToken: str | None = Field(default=None, description="a JWT (RS256)")
     message: str | None = None
 
 
@@ -95,7 +112,7 @@ class Contact(BaseModel):
 
 class ReportRequest(BaseModel):
     token: str = Field(min_length=1, max_length=report.MAX_TOKEN_CHARS,
-                       description="report code (6 characters or a UUID)")
+                       description="report code: 6 or 12 characters, a UUID or a JWT")
     contacts: list[Contact] = Field(
         description=f"at most {MAX_CONTACTS} contacts, {MAX_HELLOS_PER_CONTACT} HELLOs a "
                     f"contact and {MAX_HELLOS} HELLOs in all (the body is capped at 32 MiB)")

@@ -124,9 +124,14 @@ class ServerProcess:
             raise RuntimeError(f"robert-server {args[0]} failed: {out.stderr.strip()}")
         return out.stdout.strip()
 
-    def new_code(self, *args: str) -> str:
-        """A fresh single-use report code (`--long`: a 10-day UUID)."""
-        return self.cli("new-code", *args)
+    def new_code(self, *args: str, kind: str | None = None) -> str:
+        """A fresh single-use report code (`--long`: a 10-day UUID; `kind` short, long, test
+        or jwt)."""
+        return self.cli("new-code", *args, *(("--kind", kind) if kind else ()))
+
+    def declaration_key(self) -> str:
+        """The public key of the status answers' declarationToken (RS256), base64 X.509 DER."""
+        return self.cli("declaration-key")
 
     def public_key(self) -> str:
         """The server's ECDH public key, base64 of the SubjectPublicKeyInfo DER."""

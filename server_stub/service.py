@@ -13,6 +13,7 @@ import datetime
 import hmac
 import math
 import os
+import random
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from robert import crypto, errors, scoring, skinny, timeutil
 from robert import report as robert_report
-from server_stub import codes, models
+from server_stub import captcha, codes, models, tokens
 from server_stub.clock import Clock
 from server_stub.store import Registration, Store
 
@@ -31,7 +32,7 @@ RETENTION_DAYS = 14
 RISK_LEVEL_NONE = 0
 RISK_LEVEL_HIGH = 4
 _UNIX_START = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-CAPTCHA_DEV_ANSWER = "ROBERT"  # the one answer --require-captcha accepts (a stub has no captcha server)
+RISK_RETENTION_DAYS = 7  # robert-server's riskLevelRetentionPeriodInDays and lastContactDelay
 
 
 class ApiError(Exception):
@@ -47,7 +48,8 @@ class ApiError(Exception):
 class Settings:
     require_captcha: bool = False
     country_code: int = crypto.COUNTRY_FRANCE
-    tuples_days: int = models.TUPLES_DAYS_MIN
+    tuples_days: int = models.TUPLES_DAYS_MIN   # the real epoch-bundle-duration-in-days (4)
+    seed: int | None = None   # the lastContactDate randomisation, reproducible when given
 
 
 CLIENT_CONFIG = [
@@ -63,24 +65,46 @@ class RobertService:
         self.store = store
         self.clock = clock
         self.settings = settings or Settings()
+        self.random = (random.Random(self.settings.seed) if self.settings.seed is not None
+                       else random.SystemRandom())
 
     # -- unauthenticated calls ------------------------------------------------------------
 
     def register(self, req: models.RegisterRequest) -> models.RegisterResponse:
-        if self.settings.require_captcha and req.captcha.strip().upper() != CAPTCHA_DEV_ANSWER:
-            raise ApiError(401, "captcha not solved")
+        now = self.clock.ntp()
+        if self.settings.require_captcha:
+            # RegisterControllerImpl.register: 401 unless the captcha service says SUCCESS.
+            answer = self.store.use_captcha(req.captchaId, now)
+            if answer is None or not captcha.matches(answer, req.captcha):
+                raise ApiError(401, "captcha not solved: unknown, expired or already used "
+                                    "captchaId, or a wrong answer")
         client_key = _client_public_key(req.clientPublicECDHKey)
         shared = self.store.ecdh_private_key.exchange(ec.ECDH(), client_key)
         k_mac, k_tuples = crypto.derive_keys(shared)
         days = self.settings.tuples_days
         if req.tuplesDays is not None:
             days = min(max(req.tuplesDays, models.TUPLES_DAYS_MIN), models.TUPLES_DAYS_MAX)
-        now = self.clock.ntp()
         id_a = self.store.add_registration(k_mac, k_tuples, days, now)
         reg = self.store.registration(id_a)
         return models.RegisterResponse(
             tuples=self._bundle(reg, timeutil.epoch_id(now)),
             timeStart=timeutil.TIME_START, config=CLIENT_CONFIG, message=None)
+
+    def new_captcha(self, req: models.CaptchaRequest) -> models.CaptchaResponse:
+        kind = req.type.strip().upper()
+        if kind not in captcha.TYPES:
+            raise ApiError(400, f"type: one of {', '.join(captcha.TYPES)}")
+        captcha_id = captcha.new_id()
+        self.store.add_captcha(captcha_id, captcha.new_answer(), kind,
+                               self.clock.ntp() + captcha.TTL)
+        return models.CaptchaResponse(id=captcha_id, captchaId=captcha_id)
+
+    def captcha_media(self, captcha_id: str, media: str) -> bytes:
+        """The PNG or WAV of a live captcha; 404 as robert-server when there is none."""
+        answer = self.store.captcha_answer(captcha_id, self.clock.ntp())
+        if answer is None:
+            raise ApiError(404, "no such captcha (unknown, expired or already used)")
+        return captcha.png(answer) if media == "image" else captcha.wav(answer)
 
     def clock_info(self) -> models.ClockResponse:
         """As the real server: the start date, the instant in ISO 8601 UTC, the epoch."""
@@ -93,13 +117,13 @@ class RobertService:
 
     def verify_code(self, code: str) -> models.VerifyResponse:
         """Like the submission-code service's verify, but it does not burn the code."""
-        code = _normal_code(code)
-        valid = codes.well_formed(code) and self.store.code_valid(code, self.clock.ntp())
-        return models.VerifyResponse(valid=valid)
+        key = self._code_key(code)
+        return models.VerifyResponse(valid=key is not None
+                                     and self.store.code_valid(key, self.clock.ntp()))
 
     # -- authenticated calls ---------------------------------------------------------------
 
-    def status(self, req: models.StatusRequest) -> models.StatusResponse:
+    def status(self, req: models.StatusRequest) -> dict:
         reg = self._authenticate(req, crypto.PREFIX_STATUS)
         now = self.clock.ntp()
         now_epoch = timeutil.epoch_id(now)
@@ -108,20 +132,34 @@ class RobertService:
             raise ApiError(400, f"status requested too often: at least "
                                 f"{MIN_EPOCHS_BETWEEN_STATUS} epochs must separate two requests")
         self.purge()
-        before = RiskState(reg.notified_ntp, reg.risk_epoch)
-        risk = next_risk_state(before, self.store.exposures(reg.id_a), now_epoch, now)
+        before = RiskState(reg.notified_ntp, reg.risk_epoch, reg.last_contact_ntp)
+        risk = next_risk_state(before, self.store.exposures(reg.id_a), now_epoch, now,
+                               self.random)
         if risk != before:
-            self.store.set_risk(reg.id_a, risk.notified_ntp, risk.risk_epoch)
+            self.store.set_risk(reg.id_a, risk.notified_ntp, risk.risk_epoch,
+                                risk.last_contact_ntp)
         self.store.set_status_epoch(reg.id_a, now_epoch)
-        last_contact = None
+        return self._status_answer(reg, risk, now_epoch, now)
+
+    def _status_answer(self, reg: Registration, risk: RiskState, now_epoch: int,
+                       now: int) -> dict:
+        """As StatusControllerImpl.validate builds it; null fields left out (StatusResponseDto
+        is @JsonInclude(NON_NULL)): the dates and the declaration token only when at risk."""
+        level = RISK_LEVEL_HIGH if risk.at_risk else RISK_LEVEL_NONE
+        answer: dict = {"riskLevel": level, "tuples": self._bundle(reg, now_epoch),
+                        "config": [c.model_dump() for c in CLIENT_CONFIG]}
+        now_unix = timeutil.unix_from_ntp(now)
         if risk.at_risk:
-            last_contact = str(timeutil.day_start_ntp(timeutil.day_of_epoch(risk.risk_epoch)))
-        return models.StatusResponse(
-            riskLevel=RISK_LEVEL_HIGH if risk.at_risk else RISK_LEVEL_NONE,
-            tuples=self._bundle(reg, now_epoch), config=CLIENT_CONFIG,
-            lastContactDate=last_contact,
-            lastRiskScoringDate=None if reg.last_scoring_ntp is None else str(reg.last_scoring_ntp),
-            message=None)
+            if risk.last_contact_ntp:
+                answer["lastContactDate"] = str(risk.last_contact_ntp)
+            if risk.risk_epoch:
+                answer["lastRiskScoringDate"] = str(timeutil.epoch_start(risk.risk_epoch))
+            if risk.last_contact_ntp:
+                answer["declarationToken"] = tokens.declaration_token(
+                    self.store.declaration_key(), reg.id_a, level, risk.risk_epoch or 0,
+                    timeutil.epoch_start(now_epoch), risk.last_contact_ntp, now_unix)
+        answer["analyticsToken"] = tokens.analytics_token(self.store.analytics_key(), now_unix)
+        return answer
 
     def unregister(self, req: models.AuthRequest) -> models.SuccessResponse:
         reg = self._authenticate(req, crypto.PREFIX_UNREGISTER)
@@ -142,20 +180,28 @@ class RobertService:
             token, contacts = robert_report.parse_report_columns(body)
         except errors.ReportFormatError as exc:
             raise ApiError(400, f"malformed report: {exc}") from None
-        token = _normal_code(token)
-        if not codes.well_formed(token):
-            raise ApiError(400, "the report token must be a 6-character code or a UUID")
-        if not self.store.code_valid(token, now):
+        # ReportControllerDelegate.checkReportTokenValidity: whatever the code service does not
+        # call valid is 401 (robert-server has no shape rule of its own).
+        key = self._code_key(token)
+        if key is None or not self.store.code_valid(key, now):
             raise ApiError(401, "invalid report token: unknown, already used or expired")
         accepted, _stats = robert_report.validate_report(contacts, _ReportKeys(self))
         exposures = [(c.id_a, c.epoch_id, c.score) for c in accepted]
-        if not self.store.record_report(token, exposures, now):
+        if not self.store.record_report(key, exposures, now):
             raise ApiError(401, "invalid report token: unknown, already used or expired")
         self.purge()
         return models.ReportResponse(success=True, message="report accepted",
                                      reportValidationToken=_opaque_token())
 
     # -- internals --------------------------------------------------------------------------
+
+    def _code_key(self, code: str) -> str | None:
+        """The codes-table key of a report code (server_stub.codes), None if it cannot be one."""
+        code = codes.normal(code)
+        if not codes.is_jwt_shaped(code):
+            return code
+        jti = codes.jwt_id(self.store, code, self.clock.ntp())
+        return None if jti is None else codes.jwt_key(jti)
 
     def purge(self) -> None:
         """Retention: exposures older than 14 days go."""
@@ -179,7 +225,10 @@ class RobertService:
             raise ApiError(400, "the EBID is not the one of epochId")
         reg = self.store.registration(id_a)
         if reg is None:
-            raise ApiError(404, "registration not found")
+            # Status/Unregister/DeleteHistoryControllerImpl answer 430 when the crypto service
+            # does not know the ID_A (unregister deletes it there too). Their 404 (crypto knows
+            # it, the registration store does not) cannot happen here: one store holds both.
+            raise ApiError(430, "registration not found")
         expected = crypto.auth_mac(reg.k_mac, prefix, ebid, req.epochId, ntp_time)
         if not hmac.compare_digest(expected, mac):
             raise ApiError(400, "bad MAC")
@@ -199,11 +248,13 @@ class RobertService:
 
 @dataclass(frozen=True)
 class RiskState:
-    """A registration's risk notification: at risk since `notified_ntp` (None: not at
-    risk); the scores of exposed epochs up to `risk_epoch` are spent (already notified)."""
+    """A registration's risk, as robert-server's `Registration` keeps it: at risk since
+    `notified_ntp` (`atRisk`; None: not at risk), `risk_epoch` (`latestRiskEpoch`: only
+    exposed epochs after it are scored), `last_contact_ntp` (`lastContactTimestamp`)."""
 
     notified_ntp: int | None = None
     risk_epoch: int | None = None
+    last_contact_ntp: int | None = None
 
     @property
     def at_risk(self) -> bool:
@@ -211,28 +262,53 @@ class RiskState:
 
 
 def next_risk_state(state: RiskState, exposures: list[tuple[int, float]], now_epoch: int,
-                    now_ntp: int) -> RiskState:
-    """The state a status request at `now_epoch` answers from (ROBERT-PROTOCOL.md, risk).
+                    now_ntp: int, rng: random.Random | None = None) -> RiskState:
+    """What robert-server's batch would have made of a registration by `now` (ROBERT-PROTOCOL.md,
+    risk), evaluated lazily at a status request.
 
-    At risk, it stays so while the last contact (any exposure, old or new) is within
-    7 days, then resets, spending every score so far. Not at risk, S sums only the
-    exposures after the spent ones; crossing the threshold with a recent last
-    exposure is a new notification.
+    1. Reset (`RegistrationRiskLevelResetProcessor`): at risk, and the last contact date more
+       than 7 days before today: not at risk any more (`latestRiskEpoch` and the date stay).
+    2. Scoring (`BatchRegistrationServiceImpl.updateRegistrationIfRisk`): S = the scores of the
+       exposed epochs after `latestRiskEpoch`; when risk(S) >= 0.1 and the latest exposed epoch
+       (all of them) started within 7 days, risk is detected: the last contact date becomes
+       that epoch's day randomised by -1/0/+1 day (never after today, never moving back),
+       `latestRiskEpoch` becomes the current epoch, and the registration is at risk.
     """
-    last_seen = max((epoch for epoch, _ in exposures), default=None)
-    if state.at_risk:
-        last = max(e for e in (state.risk_epoch, last_seen) if e is not None)
-        if now_epoch - last <= scoring.AT_RISK_DAYS * timeutil.EPOCHS_PER_DAY:
-            return RiskState(state.notified_ntp, last)
-        state = RiskState(None, last)
-    spent = state.risk_epoch
-    fresh = [(epoch, score) for epoch, score in exposures if spent is None or epoch > spent]
-    if not fresh:
-        return state
-    last = max(epoch for epoch, _ in fresh)
-    if scoring.is_at_risk(scoring.risk_from_scores(score for _, score in fresh), last, now_epoch):
-        return RiskState(now_ntp, last)
-    return state
+    rng = rng or random.SystemRandom()
+    today = timeutil.utc_day_ntp(now_ntp)
+    notified, latest, last_contact = state.notified_ntp, state.risk_epoch, state.last_contact_ntp
+    if notified is not None and (today - (last_contact or 0)) // timeutil.DAY_SECONDS \
+            > RISK_RETENTION_DAYS:
+        notified = None
+    fresh = [score for epoch, score in exposures if latest is None or epoch > latest]
+    last_exposed = max((epoch for epoch, _ in exposures), default=0)
+    exposed_ntp = timeutil.epoch_start(last_exposed)
+    recent = exposed_ntp > now_ntp - RISK_RETENTION_DAYS * timeutil.DAY_SECONDS
+    if fresh and recent and scoring.risk_from_scores(fresh) >= scoring.RISK_THRESHOLD:
+        randomised = randomised_contact_day(exposed_ntp, now_ntp, rng)
+        if randomised > now_ntp:
+            last_contact = today
+        elif randomised > (last_contact or 0):
+            last_contact = randomised
+        latest = now_epoch
+        notified = notified if notified is not None else now_ntp
+    return RiskState(notified, latest, last_contact)
+
+
+def randomised_contact_day(contact_ntp: int, now_ntp: int, rng: random.Random) -> int:
+    """`BatchRegistrationServiceImpl.randomizePlusOrMinusOneDay`: the contact's instant moved by
+    a random whole day in [-1, +1] (narrowed at the edges so that the 7-day rule does not
+    change), truncated to 00:00 UTC."""
+    days_since = (now_ntp - contact_ntp) // timeutil.DAY_SECONDS
+    if days_since == 0:
+        low, high = -1, 0
+    elif days_since == RISK_RETENTION_DAYS:
+        low, high = 0, 1
+    elif days_since == RISK_RETENTION_DAYS + 1:
+        low, high = -1, 0
+    else:
+        low, high = -1, 1
+    return timeutil.utc_day_ntp(contact_ntp + rng.randint(low, high) * timeutil.DAY_SECONDS)
 
 
 def iso_utc(unix: float) -> str:
@@ -302,11 +378,6 @@ def _b64_any(value: str, name: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise ApiError(400, f"{name}: not valid base64") from None
-
-
-def _normal_code(code: str) -> str:
-    code = code.strip()
-    return code.lower() if len(code) == codes.LONG_LENGTH else code.upper()
 
 
 def _opaque_token() -> str:

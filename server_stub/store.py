@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from server_stub import kek as kek_mod
 
@@ -35,8 +35,10 @@ CREATE TABLE IF NOT EXISTS registrations (
     created_ntp INTEGER NOT NULL,
     last_status_epoch INTEGER,
     last_scoring_ntp INTEGER,
-    notified_ntp INTEGER,            -- the risk notification (first riskLevel 4); NULL: not at risk
-    risk_epoch INTEGER               -- last contact counted: scores up to this epoch are spent
+    notified_ntp INTEGER,            -- at risk since (robert-server's atRisk); NULL: not at risk
+    risk_epoch INTEGER,              -- latestRiskEpoch: the epoch of the last detection;
+                                     -- only exposed epochs after it are scored
+    last_contact_ntp INTEGER         -- lastContactTimestamp: randomised day of the last contact
 );
 CREATE TABLE IF NOT EXISTS exposures (
     id_a BLOB NOT NULL,
@@ -51,14 +53,28 @@ CREATE TABLE IF NOT EXISTS server_keys (
 );
 CREATE TABLE IF NOT EXISTS codes (
     code TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,              -- 'short' or 'long'
+    kind TEXT NOT NULL,              -- 'short', 'long', 'test' or 'jwt' (code = 'jti:' + hash)
+    expires_ntp INTEGER NOT NULL,
+    used_ntp INTEGER
+);
+CREATE TABLE IF NOT EXISTS captchas (
+    id TEXT PRIMARY KEY,
+    answer TEXT NOT NULL,            -- plain: a captcha answer is no secret once shown
+    kind TEXT NOT NULL,              -- 'IMAGE' or 'AUDIO'
     expires_ntp INTEGER NOT NULL,
     used_ntp INTEGER
 );
 """
 
 # Columns added after the first release: (name, type) added to an older database at open.
-_ADDED_COLUMNS = {"registrations": (("notified_ntp", "INTEGER"), ("risk_epoch", "INTEGER"))}
+_ADDED_COLUMNS = {"registrations": (("notified_ntp", "INTEGER"), ("risk_epoch", "INTEGER"),
+                                     ("last_contact_ntp", "INTEGER"))}
+# A database of an older stub: risk_epoch was the last contact's epoch and no last contact
+# date was kept; an at-risk row gets the start of that epoch's UTC day (timeStart is midnight).
+_MIGRATE_LAST_CONTACT = ("UPDATE registrations SET last_contact_ntp = "
+                         "3799958400 + (risk_epoch / 96) * 86400 "
+                         "WHERE last_contact_ntp IS NULL AND notified_ntp IS NOT NULL "
+                         "AND risk_epoch IS NOT NULL")
 
 
 @dataclass(frozen=True)
@@ -69,8 +85,9 @@ class Registration:
     tuples_days: int
     last_status_epoch: int | None
     last_scoring_ntp: int | None
-    notified_ntp: int | None = None   # when the current risk notification was first answered
-    risk_epoch: int | None = None     # exposures up to this epoch are spent (notified)
+    notified_ntp: int | None = None   # at risk since (None: not at risk)
+    risk_epoch: int | None = None     # latestRiskEpoch: exposures up to this epoch are spent
+    last_contact_ntp: int | None = None  # lastContactTimestamp (randomised day, NTP)
 
 
 class Store:
@@ -87,7 +104,9 @@ class Store:
         with self._lock:
             self._db.executescript(_SCHEMA)
             _add_missing_columns(self._db)
+            self._db.execute(_MIGRATE_LAST_CONTACT)
         self._k_s_cache: dict[int, bytes] = {}
+        self._keys: dict[bytes, object] = {}
         self.k_g = self._meta_secret(b"k_g", lambda: os.urandom(K_G_SIZE))
         self._ecdh = serialization.load_der_private_key(
             self._meta_secret(b"ecdh", _new_ecdh_key_der), password=None)
@@ -98,6 +117,12 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -170,7 +195,8 @@ class Store:
         with self._lock:
             row = self._db.execute(
                 "SELECT k_a, tuples_days, last_status_epoch, last_scoring_ntp, notified_ntp, "
-                "risk_epoch FROM registrations WHERE id_a = ?", (id_a,)).fetchone()
+                "risk_epoch, last_contact_ntp FROM registrations WHERE id_a = ?",
+                (id_a,)).fetchone()
         if row is None:
             return None
         k_a = self._kek.open(b"k_a:" + id_a, row[0])
@@ -185,12 +211,14 @@ class Store:
             db.execute("UPDATE registrations SET last_status_epoch = ? WHERE id_a = ?",
                        (epoch_id, id_a))
 
-    def set_risk(self, id_a: bytes, notified_ntp: int | None, risk_epoch: int | None) -> None:
-        """The notification bookkeeping: at risk since `notified_ntp` (None: not at risk),
-        exposures up to `risk_epoch` spent."""
+    def set_risk(self, id_a: bytes, notified_ntp: int | None, risk_epoch: int | None,
+                 last_contact_ntp: int | None = None) -> None:
+        """The risk bookkeeping: at risk since `notified_ntp` (None: not at risk), exposures
+        up to `risk_epoch` spent, the (randomised) last contact day."""
         with self.transaction() as db:
-            db.execute("UPDATE registrations SET notified_ntp = ?, risk_epoch = ? WHERE id_a = ?",
-                       (notified_ntp, risk_epoch, id_a))
+            db.execute("UPDATE registrations SET notified_ntp = ?, risk_epoch = ?, "
+                       "last_contact_ntp = ? WHERE id_a = ?",
+                       (notified_ntp, risk_epoch, last_contact_ntp, id_a))
 
     def delete_registration(self, id_a: bytes) -> bool:
         with self.transaction() as db:
@@ -210,7 +238,7 @@ class Store:
         with self.transaction() as db:
             db.execute("DELETE FROM exposures WHERE id_a = ?", (id_a,))
             db.execute("UPDATE registrations SET last_scoring_ntp = NULL, notified_ntp = NULL, "
-                       "risk_epoch = NULL WHERE id_a = ?", (id_a,))
+                       "risk_epoch = NULL, last_contact_ntp = NULL WHERE id_a = ?", (id_a,))
 
     def purge_exposures(self, before_epoch: int) -> int:
         """Retention: forget exposures of epochs before `before_epoch`."""
@@ -250,6 +278,58 @@ class Store:
                 "INSERT OR IGNORE INTO codes (code, kind, expires_ntp) VALUES (?, ?, ?)",
                 (code, kind, expires_ntp)).rowcount > 0
 
+    def code_signing_key(self) -> ec.EllipticCurvePrivateKey:
+        """The P-256 key the stub's code service signs JWT codes with (created on first use)."""
+        return self._lazy_key(b"code_es256", _new_ecdh_key_der)
+
+    def declaration_key(self) -> rsa.RSAPrivateKey:
+        """The RSA key of `declarationToken` (RS256), created on first use."""
+        return self._lazy_key(b"declaration_rs256", _new_rsa_key_der)
+
+    def analytics_key(self) -> rsa.RSAPrivateKey:
+        """The RSA key of `analyticsToken` (RS256), created on first use."""
+        return self._lazy_key(b"analytics_rs256", _new_rsa_key_der)
+
+    def _lazy_key(self, name: bytes, make):
+        key = self._keys.get(name)
+        if key is None:
+            key = serialization.load_der_private_key(self._meta_secret(name, make), password=None)
+            self._keys[name] = key
+        return key
+
+    # -- captchas (the stub's captcha service) -------------------------------------------------
+
+    def add_captcha(self, captcha_id: str, answer: str, kind: str, expires_ntp: int) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO captchas (id, answer, kind, expires_ntp) VALUES (?, ?, ?, ?)",
+                       (captcha_id, answer, kind, expires_ntp))
+
+    def captcha_answer(self, captcha_id: str, now_ntp: int | None = None) -> str | None:
+        """The answer of a live (unused, unexpired) captcha. Also the test-only hook that lets
+        a test play the operator who reads the image (docs/server-stub.md)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT answer FROM captchas WHERE id = ? AND used_ntp IS NULL "
+                "AND (? IS NULL OR expires_ntp > ?)", (captcha_id, now_ntp, now_ntp)).fetchone()
+        return None if row is None else row[0]
+
+    def latest_captcha(self) -> tuple[str, str] | None:
+        """Test-only: (id, answer) of the captcha created last, if still unused."""
+        with self._lock:
+            row = self._db.execute("SELECT id, answer FROM captchas WHERE used_ntp IS NULL "
+                                   "ORDER BY rowid DESC LIMIT 1").fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def use_captcha(self, captcha_id: str, now_ntp: int) -> str | None:
+        """Burn a live captcha and return its answer (None: unknown, used or expired)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT answer FROM captchas WHERE id = ? AND used_ntp IS NULL "
+                             "AND expires_ntp > ?", (captcha_id, now_ntp)).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE captchas SET used_ntp = ? WHERE id = ?", (now_ntp, captcha_id))
+            return row[0]
+
     def code_valid(self, code: str, now_ntp: int) -> bool:
         with self._lock:
             return self._db.execute(
@@ -268,5 +348,11 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
 
 def _new_ecdh_key_der() -> bytes:
     return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+
+
+def _new_rsa_key_der() -> bytes:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption())

@@ -44,11 +44,15 @@ class SpecClient:
     k_tuples: bytes = field(default=b"", repr=False)
     tuples: dict[int, tuple[bytes, int]] = field(default_factory=dict)
 
-    def register(self, **extra: object) -> httpx.Response:
+    def register(self, captcha_id: str = "none", captcha: str = "none",
+                 **extra: object) -> httpx.Response:
+        """POST /register with a solved captcha (`new_captcha`); a server that does not check
+        captchas takes any."""
         private = ec.generate_private_key(ec.SECP256R1())
         spki = private.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        body = {"captchaId": "id", "captcha": "ROBERT", "clientPublicECDHKey": b64(spki), **extra}
+        body = {"captchaId": captcha_id, "captcha": captcha, "clientPublicECDHKey": b64(spki),
+                **extra}
         r = self.api.post("/api/v6/register", json=body)
         if r.status_code == 201:
             server_key = serialization.load_der_public_key(base64.b64decode(self.server_key_b64))
@@ -95,6 +99,40 @@ class SpecClient:
     def delete_history(self, ntp_time: int) -> httpx.Response:
         return self.api.post("/api/v6/deleteExposureHistory",
                              json=self.auth_body(PREFIX_DELETE, ntp_time))
+
+
+def new_captcha(api: httpx.Client, kind: str = "IMAGE", locale: str = "fr-FR") -> str:
+    """POST /captcha {type, locale} -> its id (the protocol's `{id}`)."""
+    r = api.post("/api/v6/captcha", json={"type": kind, "locale": locale})
+    assert r.status_code in (200, 201), r.text
+    return r.json()["id"]
+
+
+def captcha_media(api: httpx.Client, captcha_id: str, media: str) -> httpx.Response:
+    """GET /captcha/{id}/image (PNG) or /captcha/{id}/audio (WAV)."""
+    return api.get(f"/api/v6/captcha/{captcha_id}/{media}")
+
+
+def jwt_parts(token: str) -> tuple[dict, dict, bytes, bytes]:
+    """(header, claims, signed bytes, signature) of a compact JWS."""
+    head, body, sig = token.split(".")
+
+    def unb64(text: str) -> bytes:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return (json.loads(unb64(head)), json.loads(unb64(body)), f"{head}.{body}".encode(),
+            unb64(sig))
+
+
+def verify_rs256(token: str, public_key_b64: str) -> dict:
+    """The claims of an RS256 JWT whose signature checks under the X.509 DER public key."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    header, claims, signed, signature = jwt_parts(token)
+    assert header["alg"] == "RS256", header
+    key = serialization.load_der_public_key(base64.b64decode(public_key_b64))
+    key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())  # raises if forged
+    return claims
 
 
 def ntp_of_iso(instant: str) -> int:
