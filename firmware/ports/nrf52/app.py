@@ -36,6 +36,8 @@ PERIOD = 1 << 29
 LINK_POLL_MS = 20
 ADV_CHECK_MS = 1000
 USB_WRITE_TIMEOUT_S = 2.0  # write_timeout defaults to -1 (forever, shared-module/usb_cdc/__init__.c)
+ERROR_PAUSE_S = 1.0
+ERRORS_BEFORE_RESET = 10  # consecutive failed passes: reset the board rather than stay dead
 
 
 def diff(a, b):
@@ -65,6 +67,12 @@ class App:
             self.usb_port.timeout = 0  # reads never wait (default -1: forever)
             self.usb_port.write_timeout = USB_WRITE_TIMEOUT_S
             self.usb = Session(self.token)
+        try:
+            # CircuitPython's own BLE file workflow advertises a fixed name when enabled (bonded or
+            # discovery mode, supervisor/shared/bluetooth/bluetooth.c): off until the next reset.
+            supervisor.runtime.ble_workflow = False
+        except (AttributeError, NotImplementedError):
+            pass
         self.gatt = GattSync(self.adapter, lambda: Session(self.token))
         self.exchange = Exchange(self.token.on_hello_payload)
         self.key = button()
@@ -74,6 +82,7 @@ class App:
         self.next_scan = now
         self.sync_until = None
         self.wakes = 0
+        self.errors = 0
 
     def serial(self):
         return self.token.info()["serial"] or "RT-TOKEN"
@@ -125,6 +134,23 @@ class App:
             waits.append(ADV_CHECK_MS)
         return max(1, min(waits))
 
-    def run(self):
-        while True:
-            self.sleep(self.step() / 1000)
+    def run(self, passes=None):
+        """Loop for good (`passes` bounds it for tests). A pass that raises is reported on the
+        console and retried a second later; ten in a row reset the board (microcontroller.reset)."""
+        failed = 0
+        while passes is None or passes > 0:
+            if passes is not None:
+                passes -= 1
+            try:
+                ms = self.step()
+                failed = 0
+            except Exception as e:  # a dead loop is a token that stops advertising for good
+                self.errors += 1
+                failed += 1
+                print("token loop error:", repr(e))
+                if failed >= ERRORS_BEFORE_RESET:
+                    import microcontroller
+
+                    microcontroller.reset()
+                ms = ERROR_PAUSE_S * 1000
+            self.sleep(ms / 1000)

@@ -23,8 +23,7 @@ import usb_cdc  # noqa: E402
 
 def hard_reset(boot_py=NRF + "/boot.py", button_held=False):
     """Power-up defaults, boot.py (if any), USB connected; returns boot.py's printed lines' count."""
-    supervisor.runtime.run_reason = supervisor.RunReason.STARTUP
-    supervisor.runtime.usb_connected = False
+    supervisor.runtime.sim_reset()  # run_reason STARTUP, BLE workflow back on
     usb_cdc.sim_hard_reset()
     storage.sim_hard_reset()
     _bleio.adapter.sim_reset()

@@ -337,4 +337,30 @@ def test_core_uses_circuitpythons_hashlib_new():
     eq(crypto.native_sha256(object()), None)
 
 
+def test_loop_survives_a_failing_pass_and_resets_after_ten():
+    a, t, _ = ok_app(sleep=lambda s: supervisor.sim_advance(int(s * 1000)))
+    ok(supervisor.runtime.ble_workflow is False, "CircuitPython's BLE workflow off")
+    ad = _bleio.adapter
+    real = ad.start_advertising
+    fails = [2]
+
+    def flaky(*args, **kw):
+        if fails[0] > 0:
+            fails[0] -= 1
+            raise _bleio.BluetoothError("Unknown system firmware error: 0008")
+        return real(*args, **kw)
+
+    ad.start_advertising = flaky
+    a.run(passes=40)
+    eq(a.errors, 2)
+    ok(ad.advertising, "advertising after the errors")
+    fails[0] = 1000
+    a.port.radio.current = (b"\xc1\x02\x03\x04\x05\x06", b"\x02\x01\x06", 500)
+    ad.stop_advertising()
+    n = microcontroller.resets[0]
+    raises(microcontroller.HardReset, a.run, 100)
+    eq(microcontroller.resets[0], n + 1)
+    ad.start_advertising = real
+
+
 run(globals())

@@ -30,6 +30,9 @@ class _Runtime:
     """supervisor.runtime (Runtime.c): usb_connected, serial_connected, run_reason, ble_workflow."""
 
     def __init__(self):
+        self.sim_reset()
+
+    def sim_reset(self):
         self.usb_connected = False
         self.serial_connected = False
         self.run_reason = RunReason.STARTUP
