@@ -200,7 +200,7 @@ class InprocWorld:
         self._move_seq = 0
         self.events = 0
         self.store = Store(self.folder / "server.db")
-        self.app = create_app(self.store, VirtualClock(self), Settings())
+        self.app = create_app(self.store, VirtualClock(self), Settings(seed=seed))
         self.queue = ReportQueue(self.folder / "kiosk-queue")
         self._server_key = load_server_key(_b64(self.store.public_key_spki()))
 
