@@ -44,7 +44,8 @@ Progress = Callable[[str, int, int], None]
 RETENTION_DAYS = 14
 ONSET_DAYS_BEFORE = 2
 TEST_DAYS_BEFORE = 7
-_SHORT_CODE = re.compile(r"^[0-9A-Z]{6}$")
+_TYPED_CODE = re.compile(r"^[0-9A-Z]{6}$|^[0-9A-Z]{12}$")  # SHORT and TEST codes
+MAX_CODE_CHARS = 4096  # the longest report code a server takes (JWT codes are a few hundred)
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -310,16 +311,33 @@ class ReportResult:
 
 
 def check_code(code: str) -> str:
-    """A report code: 6 characters of [0-9A-Z] (short) or a UUID (long)."""
+    """A report code of any kind, trimmed; the server decides whether it is valid.
+
+    The submission-code service issues SHORT (6 characters), TEST (12), LONG (a UUID) and
+    JWT codes (ROBERT-PROTOCOL.md, report codes), and a JWT cannot be told from a typo by
+    its length, so no length rule is applied. SHORT and TEST codes are drawn in upper case
+    and LONG ones are lower-case UUIDs (submission-code-server `SubmissionCodeService`), so
+    those are put in that case; a JWT is sent exactly as given (it is case-sensitive).
+    Refused here only: nothing typed, a space or invisible character inside (no code has
+    one), or more characters than any server takes.
+    """
     code = (code or "").strip()
-    if _SHORT_CODE.match(code.upper()):
+    if not code:
+        raise UsageError("The test code is empty: type the code the holder was given.")
+    odd = next((c for c in code if not (c.isascii() and c.isprintable()) or c.isspace()), None)
+    if odd is not None:
+        shown = "a space" if odd.isspace() else f"the character {odd!r}"
+        raise UsageError(f"The test code is not valid: it contains {shown}, which no report "
+                         "code has. Type it again exactly as the holder was given it.")
+    if len(code) > MAX_CODE_CHARS:
+        raise UsageError(f"The test code is not valid: it is {len(code)} characters long, "
+                         f"longer than any report code ({MAX_CODE_CHARS}). Check what was pasted.")
+    if _TYPED_CODE.match(code.upper()):
         return code.upper()
     try:
-        return str(uuid.UUID(code))
+        return str(uuid.UUID(code)) if len(code) == 36 else code
     except ValueError:
-        raise UsageError("The test code is not valid: it must be 6 letters or digits (e.g. "
-                         "4K7P2Q) or a long code like 3f2a...-...; check it with the holder.") \
-            from None
+        return code
 
 
 def report_window_start(onset: date | None, test_date: date | None, today: date) -> date:

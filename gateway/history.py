@@ -1,8 +1,12 @@
 """The token's history stream (docs/sync-protocol.md, HISTORY_READ) -> ROBERT v6 report contacts.
 
 Pure functions: bytes in, JSON-ready list out. A contact may appear several
-times in the stream (the token logs in batches); contacts are merged by EBID,
-keeping the HELLOs in stream order. RSSI is already calibrated by the token.
+times in the stream (the token logs in batches); contacts are merged by EBID
+and each contact's HELLOs are put in reception order (timeCollectedOnDevice,
+stream order among equal times): robert-server's scoring
+(`ScoringStrategyV2ServiceImpl`) starts its 1-minute bins at the first HELLO
+in list order, so a later HELLO listed first would shift every bin.
+RSSI is already calibrated by the token.
 """
 
 from __future__ import annotations
@@ -77,6 +81,8 @@ def to_report_contacts(stream: bytes) -> list[dict]:
                 "mac": _b64(mac),
                 "rssiCalibrated": rssi,
             })
+    for contact in by_ebid.values():
+        contact["ids"].sort(key=lambda hello: hello["timeCollectedOnDevice"])  # stable
     return [c for c in by_ebid.values() if c["ids"]]
 
 

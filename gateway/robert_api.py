@@ -22,21 +22,30 @@ API_PREFIX = "/api/v6"
 _PLAIN_4XX = {
     ("status", 400): "The server refused the status request: the token's clock was off or "
                      "its status was checked less than 30 minutes ago. Wait 30 minutes and retry.",
-    ("status", 404): "The server does not know this token (it was retired or never registered). "
-                     "The token must be provisioned again.",
-    ("status", 430): "The server does not know this token (unknown registration). "
-                     "The token must be provisioned again.",
+    ("status", 404): "This token's registration is gone from the server (it was retired or "
+                     "never registered): re-provision it.",
+    # robert-server answers 430 when it no longer knows the registration (unregistered, or
+    # lost); the real apps reset themselves on 430 and only on it.
+    ("status", 430): "This token's registration is gone from the server: re-provision it "
+                     "(robert-provision token --factory-reset).",
     ("report", 400): "The server refused the report as malformed. Nothing was erased from the "
                      "token; retry, and contact support if it happens again.",
-    ("report", 401): "The server refused the test code: it is wrong, expired or already used. "
-                     "Check the code with the holder; nothing was erased from the token.",
-    ("register", 401): "The server refused the registration (captcha). Retry.",
+    ("report", 401): "The server refused the test code: it is wrong, expired or already used "
+                     "(the code service checked it, not the kiosk). Check the code with the "
+                     "holder; nothing was erased from the token.",
+    ("register", 401): "The server refused the registration: the captcha answer was wrong or "
+                       "the captcha expired. Nothing was written to the token; try again with "
+                       "a new captcha.",
+    ("deleteExposureHistory", 430): "This token's registration is gone from the server: "
+                                    "re-provision it (robert-provision token --factory-reset).",
+    ("unregister", 430): "This token's registration is already gone from the server.",
 }
 _GENERIC_4XX = {
     400: "The server refused the request (bad request or clock mismatch). Retry in a minute.",
     401: "The server refused the request as unauthorised.",
     404: "The server does not know this token (unknown registration).",
-    430: "The server does not know this token (unknown registration or no key for that day).",
+    430: "This token's registration is gone from the server (or the server has no key for "
+         "that day): re-provision it.",
 }
 
 

@@ -24,7 +24,7 @@ def test_help_lists_the_commands_and_exit_codes():
 def test_usage_errors_exit_2_in_plain_words(tmp_path):
     out = kiosk("report", "--onset", "20/11/2026")
     assert out.returncode == 2 and "YYYY-MM-DD" in out.stderr
-    out = kiosk("report", "--code", "12", "--onset", "2026-11-20", "--queue", str(tmp_path))
+    out = kiosk("report", "--code", "1 2", "--onset", "2026-11-20", "--queue", str(tmp_path))
     assert out.returncode == 2 and "test code is not valid" in out.stderr
     assert "Traceback" not in out.stderr
     out = kiosk("report", "--code", "ABC123", "--queue", str(tmp_path))

@@ -57,7 +57,7 @@ def test_cli_errors_have_plain_words_and_exit_codes(tmp_path, server):
     out = subprocess.run([*KIOSK, "info", "--port", str(tmp_path / "ttyACM7")],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 5 and "no such port" in out.stderr and "Traceback" not in out.stderr
-    out = subprocess.run([*KIOSK, "report", "--port", "auto", "--code", "bad!", "--onset",
+    out = subprocess.run([*KIOSK, "report", "--port", "auto", "--code", "bad code", "--onset",
                           "2026-01-01", "--yes", "--queue", str(tmp_path / "q")],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "test code is not valid" in out.stderr

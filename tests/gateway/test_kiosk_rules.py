@@ -20,9 +20,10 @@ def test_valid_codes_are_normalised(code, expected):
     assert check_code(code) == expected
 
 
-@pytest.mark.parametrize("code", ["", "ABC", "ABCDEFG", "AB-12C", "ÀBCDEF", "not-a-uuid-at-all"])
+@pytest.mark.parametrize("code", ["", "AB 12C", "ÀBCDEF", "x" * 5000])
 def test_bad_codes_get_plain_words(code):
-    with pytest.raises(UsageError, match="test code is not valid") as err:
+    # Only what no report code can be; lengths are the server's to judge (JWT codes).
+    with pytest.raises(UsageError, match="test code is (not valid|empty)") as err:
         check_code(code)
     assert err.value.exit_code == 2
 
