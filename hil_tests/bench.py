@@ -156,8 +156,8 @@ class SimBench(Bench):
     def power_on(self, tok: BenchToken) -> None:
         tok.port = self.world.power_on(tok.name).pty
 
-    def add_phone(self, name: str):
-        return self.world.add_phone(name)
+    def add_phone(self, name: str, os: str = "android"):
+        return self.world.add_phone(name, os)
 
     def close(self) -> None:
         self.world.close()

@@ -13,6 +13,20 @@ Figures (3 V supply):
   deep sleep while advertising).
 An advertising event sends on 3 channels; one legacy advert of 31 bytes of
 data takes (1 + 4 + 2 + 6 + 31 + 3) bytes * 8 us = 376 us on air.
+
+The FD64 GATT exchange (ROBERT-PROTOCOL.md, "How the real apps exchange
+HELLOs"; the air times connections with the same figures, hil_tests/sim/gatt.py):
+- connectable adverts (ADV_IND) make the advertiser listen after each of its
+  3 packets for a CONNECT_IND or SCAN_REQ: T_IFS 150 us plus the start of a
+  packet (preamble + access address, 40 us) plus the controller's margin,
+  `CONNECTABLE_LISTEN_US` per channel;
+- one exchange (an iPhone writing its payload) is `EXCHANGE_EVENTS` connection
+  events `CONN_INTERVAL_MS` apart (MTU exchange, service discovery 2 round
+  trips, characteristic discovery 2, the write, the termination; a response
+  comes one event after its request). As peripheral, each event opens a
+  receive window (with window widening) then answers: `CONN_EVENT_US` of
+  radio, plus two ramp-ups and the stack's CPU time per event; the HELLO is
+  then logged like a received advert (`cpu_per_rx_us`).
 """
 
 DEFAULT_SCHEDULE = {
@@ -32,6 +46,11 @@ MODELS = {
               "cpu_per_adv_us": 300, "cpu_per_rx_us": 300, "cpu_per_hello_us": 1000,
               "sync_mas": 12000.0},
 }
+CONN_INTERVAL_MS = 30  # iOS central's usual connection interval (15 ms is its minimum)
+EXCHANGE_EVENTS = 14  # connection events of one exchange (see above)
+CONN_EVENT_US = 600  # radio on per connection event as peripheral (RX window + widening + reply)
+CONN_EVENT_CPU_US = 100  # stack work per connection event
+CONNECTABLE_LISTEN_US = 200  # listening after each ADV_IND packet, per channel
 ADV_AIR_US = (1 + 4 + 2 + 6 + 31 + 3) * 8
 ADV_CHANNELS = 3
 RX_PER_WINDOW = 30  # adverts received in a busy scan window (each costs CPU time)
@@ -39,8 +58,21 @@ USABLE_FRACTION = 0.85  # self-discharge, cut-off voltage, temperature
 HOURS_PER_MONTH = 730.0
 
 
-def average_current_ua(model="nrf52840", schedule=None):
-    """Average current in uA for a model and schedule, with its parts (a dict)."""
+def exchange_uc(model="nrf52840"):
+    """Charge in uC of one GATT exchange (a phone connects and writes its payload)."""
+    m = MODELS[model]
+    radio_ma = (m["rx_ma"] + m["tx_ma"]) / 2.0
+    per_event = (CONN_EVENT_US + 2 * m["ramp_us"]) * radio_ma + CONN_EVENT_CPU_US * m["cpu_ma"]
+    return (EXCHANGE_EVENTS * per_event + m["cpu_per_rx_us"] * m["cpu_ma"]) / 1000.0
+
+
+def average_current_ua(model="nrf52840", schedule=None, exchanges_per_hour=0.0, connectable=True):
+    """Average current in uA for a model and schedule, with its parts (a dict).
+
+    `connectable`: the adverts are ADV_IND (the port runs the FD64 exchange);
+    `exchanges_per_hour`: phones' connections to the token (an iPhone nearby
+    connects at most once a minute, so 60 per hour per iPhone in range).
+    """
     s = DEFAULT_SCHEDULE if schedule is None else schedule
     m = MODELS[model]
     adv_per_s = 1000.0 / s["adv_interval_ms"]
@@ -50,14 +82,18 @@ def average_current_ua(model="nrf52840", schedule=None):
     rx_ua = RX_PER_WINDOW * m["cpu_per_rx_us"] * m["cpu_ma"] / 1000.0 / (s["scan_interval_ms"] / 1000.0)
     hello_ua = m["cpu_per_hello_us"] * m["cpu_ma"] / 1000.0 / s["hello_rebuild_s"]
     sync_ua = s["syncs_per_month"] * m["sync_mas"] / (HOURS_PER_MONTH * 3600.0) * 1000.0
-    parts = {"advertising": adv_per_s * adv_uc, "scanning": scan_ua, "receptions": rx_ua,
+    listen_ua = adv_per_s * ADV_CHANNELS * CONNECTABLE_LISTEN_US * m["rx_ma"] / 1000.0 if connectable else 0.0
+    exchange_ua = exchanges_per_hour * exchange_uc(model) / 3600.0
+    parts = {"advertising": adv_per_s * adv_uc, "connectable": listen_ua, "exchanges": exchange_ua,
+             "scanning": scan_ua, "receptions": rx_ua,
              "hello": hello_ua, "sync": sync_ua, "sleep": m["sleep_ua"]}
     return sum(parts.values()), parts
 
 
-def battery_months(capacity_mah=1000, model="nrf52840", schedule=None):
+def battery_months(capacity_mah=1000, model="nrf52840", schedule=None, exchanges_per_hour=0.0,
+                   connectable=True):
     """Months of life on a battery of `capacity_mah`, after the usable fraction."""
-    ua, _ = average_current_ua(model, schedule)
+    ua, _ = average_current_ua(model, schedule, exchanges_per_hour, connectable)
     return capacity_mah * USABLE_FRACTION * 1000.0 / ua / HOURS_PER_MONTH
 
 

@@ -146,7 +146,13 @@ class Token:
         tx = self.keys.settings.get("tx_gain", 0)
         msg = hello.build(self.keys.mac_key(), self.ecc, self.ebid, now)
         data = scanner.build_advert(msg, HELLO_VERSION, tx)
-        self.port.radio.advertise(self.address, data, self.schedule["adv_interval_ms"])
+        radio = self.port.radio
+        if getattr(radio, "gatt_exchange", False):
+            # The port runs the FD64 exchange service: advertise connectable, like the
+            # Android app, so iPhones connect and write their HELLO (on_hello_payload).
+            radio.advertise(self.address, data, self.schedule["adv_interval_ms"], connectable=True)
+        else:
+            radio.advertise(self.address, data, self.schedule["adv_interval_ms"])
         self.advertising = True
 
     def _stop_advertising(self):
@@ -213,10 +219,9 @@ class Token:
         is the connection's raw RSSI. It is logged exactly as a HELLO heard in an
         advert. Malformed payloads are refused (False), never raised on.
         """
-        try:
-            payload = bytes(payload)
-        except (TypeError, ValueError):
-            return False
+        if not isinstance(payload, (bytes, bytearray, memoryview)):
+            return False  # bytes(n) of an int would allocate n bytes: only buffers are payloads
+        payload = bytes(payload)
         if not gatt_profile.EXCHANGE_PAYLOAD_MIN <= len(payload) <= gatt_profile.EXCHANGE_PAYLOAD_MAX:
             self.heard["ignored"] += 1
             return False

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import heapq
 import json
 import logging
 import math
@@ -23,6 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from hil_tests.sim import gatt
 from hil_tests.sim.channel import AdvPlan, Channel, ScanPlan, receptions
 
 log = logging.getLogger("hil_tests.air")
@@ -69,7 +71,11 @@ def parse_token_message(line: bytes) -> dict:
         interval = _num(msg.get("interval_ms"), "interval_ms")
         if not 20 <= interval <= 10_240:
             raise AirMessageError("interval_ms must be within BLE's 20..10240 ms")
-        return {"op": "adv", "addr": addr, "data": data, "interval_ms": interval}
+        connectable = msg.get("connectable", False)
+        if not isinstance(connectable, bool):
+            raise AirMessageError("adv 'connectable' must be true or false")
+        return {"op": "adv", "addr": addr, "data": data, "interval_ms": interval,
+                "connectable": connectable}
     if op == "scan":
         window = _num(msg.get("window_ms", 0) or 0, "window_ms")
         interval = _num(msg.get("interval_ms", 0) or 0, "interval_ms")
@@ -86,6 +92,7 @@ class Advert:
     addr: bytes
     data: bytes
     plan: AdvPlan
+    connectable: bool = False
 
 
 @dataclass
@@ -108,6 +115,28 @@ class Node:
     def on_rx(self, t: float, addr: bytes, data: bytes, rssi: int) -> None:
         self.heard += 1
 
+    # -- the GATT exchange (hil_tests/sim/gatt.py): a central's wish, a peripheral's answers
+    connections: int = 0  # exchanges this node took part in (either side), for the power figures
+    connected_s: float = 0.0
+
+    def is_connectable(self, t: float) -> bool:
+        return self.adv is not None and self.adv.connectable
+
+    def wants_exchange(self, t: float, addr: bytes, data: bytes, peer: str) -> str | None:
+        """After hearing `data` from `peer`: "write", "read" or None (only phones connect)."""
+        return None
+
+    def exchange_payload(self, t: float) -> bytes | None:
+        """The payload this node writes as a central, or answers to a read (None: no READ)."""
+        return None
+
+    def on_exchange_write(self, t: float, payload: bytes, rssi: int) -> bool:
+        """A central wrote `payload` into our FD64 characteristic; False: we have none."""
+        return False
+
+    def on_exchange_read(self, t: float, payload: bytes, rssi: int, peer: str) -> None:
+        """What we read from a peer's characteristic."""
+
 
 @dataclass
 class TokenNode(Node):
@@ -122,6 +151,11 @@ class TokenNode(Node):
         self.heard += 1
         self.pending.append((t, {"op": "rx", "t": t, "addr": addr.hex(), "data": data.hex(),
                                  "rssi": rssi}))
+
+    def on_exchange_write(self, t: float, payload: bytes, rssi: int) -> bool:
+        """The host port's FD64 characteristic (ports/host/air.py hands it to the core)."""
+        self.pending.append((t, {"op": "write", "t": t, "data": payload.hex(), "rssi": rssi}))
+        return True
 
 
 @dataclass(frozen=True)
@@ -148,6 +182,11 @@ class Air:
         self.sniffer: collections.deque[Sniffed] = collections.deque(maxlen=SNIFFER_KEEP)
         self.bad_lines = 0
         self.events = 0
+        self.exchanges: list[tuple] = []  # heap by end time
+        self.exchange_counts: collections.Counter = collections.Counter()
+        self._busy_until: dict[str, float] = {}  # a central's one connection at a time
+        self._last_exchange: dict[tuple[str, bytes], float] = {}  # (central, peer id) -> start
+        self._seq = 0
         self.loop = asyncio.new_event_loop()
         self.port = 0
         self._server: asyncio.base_events.Server | None = None
@@ -280,7 +319,8 @@ class Air:
                 node.adv = None
             else:
                 phase = self.now + self.rng.uniform(0, msg["interval_ms"] / 1000.0)
-                node.adv = Advert(msg["addr"], msg["data"], AdvPlan(msg["interval_ms"] / 1000.0, phase))
+                node.adv = Advert(msg["addr"], msg["data"], AdvPlan(msg["interval_ms"] / 1000.0, phase),
+                                  msg.get("connectable", False))
             self.sniffer.append(Sniffed(self.now, node.name, msg["addr"], msg.get("data")))
         elif op == "scan":
             w = msg["window_ms"] / 1000.0
@@ -331,12 +371,15 @@ class Air:
                 nxt = min(nxt, node.wake)
             if self.moves:
                 nxt = min(nxt, self.moves[0][0])
+            if self.exchanges:
+                nxt = min(nxt, self.exchanges[0][0])
             nxt = max(nxt, self.now)
             self._radio(self.now, nxt)
             self.now = nxt
             while self.moves and self.moves[0][0] <= self.now:
                 _, name, pos = self.moves.pop(0)
                 self._move(name, pos)
+            self._finish_exchanges()
 
     async def _wake_due(self) -> None:
         due = sorted((n for n in self.tokens.values() if n.wake <= self.now), key=lambda n: n.name)
@@ -359,8 +402,57 @@ class Air:
 
     def _radio(self, t0: float, t1: float) -> None:
         """Hand every scanner what it heard in [t0, t1): one reception per advertiser per window."""
-        for t, rx, (addr, data), rssi in receptions(self.channel, self.rng, self.nodes.values(), t0, t1):
+        for t, rx, (addr, data), rssi, tx in receptions(self.channel, self.rng, self.nodes.values(), t0, t1,
+                                                        with_sender=True):
             rx.on_rx(t, addr, data, rssi)
+            kind = rx.wants_exchange(t, addr, data, tx.name)
+            if kind is not None:
+                self._start_exchange(t, rx, tx, addr, kind)
+
+    # ------------------------------------------------------------ GATT exchanges
+    def _start_exchange(self, t: float, central: Node, peer: Node, addr: bytes, kind: str) -> None:
+        """Plan the connection `central` makes to `peer` on hearing it at t (see gatt.py)."""
+        if not peer.is_connectable(t):
+            self.exchange_counts["not connectable"] += 1
+            return
+        key = (central.name, addr)  # the address changes with the EBID: one peer identifier
+        last = self._last_exchange.get(key)
+        if last is not None and t - last < gatt.PEER_INTERVAL_S:
+            return  # the app connects to one peer at most once a minute
+        start = max(t, self._busy_until.get(central.name, t))
+        if start - t > gatt.PEER_INTERVAL_S:
+            self.exchange_counts["central busy"] += 1
+            return
+        ex = gatt.plan(self.channel, self.rng, start, peer.adv_plan().interval_s,
+                       math.dist(central.pos, peer.pos), peer.tx_power_dbm)
+        self._busy_until[central.name] = ex.t_end + gatt.NEXT_CONNECTION_S
+        self._last_exchange[key] = t
+        self._seq += 1
+        heapq.heappush(self.exchanges, (ex.t_end, self._seq, kind, central.name, peer.name, addr, ex))
+
+    def _finish_exchanges(self) -> None:
+        while self.exchanges and self.exchanges[0][0] <= self.now:
+            t, _, kind, cname, pname, addr, ex = heapq.heappop(self.exchanges)
+            central, peer = self.nodes.get(cname), self.nodes.get(pname)
+            if central is None or peer is None or not ex.ok:
+                self.exchange_counts[f"{kind} failed"] += 1
+                continue
+            now_adv = peer.advert_at(t)
+            if now_adv is None or now_adv[0] != addr or not peer.is_connectable(t):
+                self.exchange_counts[f"{kind} failed"] += 1  # the peer stopped or changed address meanwhile
+                continue
+            for n in (central, peer):
+                n.connections += 1
+                n.connected_s += ex.t_end - ex.t_start
+            if kind == "write":
+                payload = central.exchange_payload(t)
+                ok = payload is not None and peer.on_exchange_write(t, payload, ex.rssi)
+            else:
+                payload = peer.exchange_payload(t)
+                ok = payload is not None
+                if ok:
+                    central.on_exchange_read(t, payload, ex.rssi, peer.name)
+            self.exchange_counts[f"{kind} {'ok' if ok else 'refused'}"] += 1
 
     # ------------------------------------------------------------ real time
     def run_realtime(self, speed: float = 1.0, step_s: float = 0.05) -> None:

@@ -101,8 +101,12 @@ def first_heard(channel: Channel, rng: random.Random, adv: AdvPlan, a: float, b:
     return None
 
 
-def receptions(channel: Channel, rng: random.Random, nodes, t0: float, t1: float) -> list:
+def receptions(channel: Channel, rng: random.Random, nodes, t0: float, t1: float,
+               with_sender: bool = False) -> list:
     """Everything heard in [t0, t1): (t, receiver, (addr, data), rssi), sorted by time then name.
+
+    `with_sender` adds the sending node as a fifth item (the air's GATT
+    exchanges need to know whom a phone connects to).
 
     `nodes` have `name`, `pos`, `scan` (a ScanPlan or None), `tx_power_dbm`,
     `adv_plan()` and `advert_at(t)`. One reception per advertiser per scan
@@ -134,6 +138,6 @@ def receptions(channel: Channel, rng: random.Random, nodes, t0: float, t1: float
                     continue
                 advert = tx.advert_at(got[0])
                 if advert is not None:
-                    heard.append((got[0], rx, advert, got[1]))
+                    heard.append((got[0], rx, advert, got[1], tx) if with_sender else (got[0], rx, advert, got[1]))
     heard.sort(key=lambda h: (h[0], h[1].name))
     return heard

@@ -23,7 +23,7 @@ def populate(world: World, sc: Scenario) -> None:
     for name, opts in sc.tokens.items():
         world.add_token(name, opts.get("drift_ppm", 0.0))
     for name in sc.phones:
-        world.add_phone(name)
+        world.add_phone(name, sc.phone_os.get(name, "android"))
     for m in sc.moves:
         world.place(m.who, m.at, at=world.start_t + m.t)
 

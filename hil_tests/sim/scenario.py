@@ -5,7 +5,7 @@ A scenario is a JSON object (no YAML: one parser, exact errors)::
     {
       "seed": 7,
       "tokens": ["A", "B", {"name": "C", "drift_ppm": 200}],
-      "phones": ["P"],
+      "phones": ["P", {"name": "Max", "os": "ios"}],
       "moves": [
         {"t": "0", "who": "A", "at": [0, 0]},
         {"t": "0", "who": "B", "at": [1, 0]},
@@ -21,7 +21,8 @@ A scenario is a JSON object (no YAML: one parser, exact errors)::
 
 Times are seconds after the start, as a number or a string of units
 (`1d2h30m15s`). Phones register by themselves and may `status` or `report`
-(as the app does); tokens go to the station and the kiosk. `at` is a position in metres, or null for "out of range".
+(as the app does); a phone is an Android unless given `"os": "ios"` (the two
+apps' radio behaviours: hil_tests/sim/phone.py); tokens go to the station and the kiosk. `at` is a position in metres, or null for "out of range".
 A move holds until the next move of the same name. `expect` is `at_risk` or
 `not_at_risk`. A layout file (`robert-bench sim --layout`) is the same format;
 only `tokens`, `phones` and `moves` are used.
@@ -77,6 +78,7 @@ class Scenario:
     seed: int = 0
     tokens: dict[str, dict] = field(default_factory=dict)  # name -> options (drift_ppm)
     phones: list[str] = field(default_factory=list)
+    phone_os: dict[str, str] = field(default_factory=dict)  # name -> "android" | "ios"
     moves: list[Move] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     end: float = 0.0
@@ -209,7 +211,13 @@ def parse(text: str | bytes) -> Scenario:
             raise ScenarioError(f"tokens[{i}]: drift_ppm is a number within +-1000")
         sc.tokens[name] = {"drift_ppm": float(drift)}
     for i, p in enumerate(_list(raw, "phones")):
-        sc.phones.append(_name(p, f"phones[{i}]"))
+        opts = p if isinstance(p, dict) else {"name": p}
+        name = _name(opts.get("name"), f"phones[{i}]")
+        os_kind = opts.get("os", "android")
+        if os_kind not in ("android", "ios"):
+            raise ScenarioError(f"phones[{i}]: 'os' is \"android\" or \"ios\"")
+        sc.phones.append(name)
+        sc.phone_os[name] = os_kind
     names = sc.names()
     if len(set(names)) != len(names):
         raise ScenarioError("a name is used twice among tokens and phones")

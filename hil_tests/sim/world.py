@@ -112,8 +112,8 @@ class World:
         self.air.tick()
         return tok
 
-    def add_phone(self, name: str) -> Phone:
-        phone = Phone(name=name, seed=self.seed + len(self.phones))
+    def add_phone(self, name: str, os: str = "android") -> Phone:
+        phone = Phone(name=name, seed=self.seed + len(self.phones), os=os)
         self.sync_server_clock()
         run(self._with_api(lambda api: phone.register(api, self.desk.server_key())))
         self.air.add_node(phone)

@@ -151,3 +151,35 @@ def test_air_going_away_stops_the_token(air, spawn_token):
     air.stop()
     assert token.proc.wait(10) == 3
     assert "closed the connection" in token.log()
+
+
+def test_an_iphone_write_lands_in_the_log_and_any_write_is_survived(air, spawn_token):
+    """The FD64 exchange: a connectable advert, an 18-byte payload logged with the connection RSSI calibrated."""
+    rc = importlib.import_module("robert.crypto")
+    token = spawn_token("--serial", "RT-00000037", "--air", f"127.0.0.1:{air.port}")
+    link = air.wait_join()
+    link.time(T0)
+    k_tuples = os.urandom(32)
+    first = int(T0 - TIME_START) // 900
+    blob = rc.tuples_seal(k_tuples, [(e, os.urandom(8), 7) for e in range(first, first + 4)])
+    config = {"cc": 33, "rx_gain": -10, "tx_gain": -5, "serial": "RT-00000037", "model": "host"}
+    with UsbKiosk(token.pty) as kiosk:
+        kiosk.ok(frame.PROVISION, os.urandom(32) + k_tuples + b"\x00" + bytes(5) + json.dumps(config).encode())
+        kiosk.json(frame.SET_TIME, {"ntp": int(T0)})
+        kiosk.ok(frame.BUNDLE_WRITE, struct.pack(">I", 0) + blob)
+        kiosk.ok(frame.BUNDLE_COMMIT, struct.pack(">II", len(blob), zlib.crc32(blob)))
+    link.time(T0 + 1)
+    assert link.adv is not None and link.adv.get("connectable") is True, link.adv
+    t = T0 + 2
+    msg = hello.build(os.urandom(32), 0x46, os.urandom(8), int(t))
+    link.send({"op": "write", "t": t, "data": (msg + b"\x02" + struct.pack("b", -10)).hex(), "rssi": -50})
+    junk = [b"", b"\x00", msg, msg + b"\x02", os.urandom(200), b"\xff" * 17, os.urandom(65)]
+    for k, data in enumerate(junk):
+        link.send({"op": "write", "t": t + 1 + k, "data": data.hex(), "rssi": -40})
+    link.send_raw(b'{"op":"write","t":1,"data":"zz","rssi":-40}\n')
+    link.time(t + 20)
+    with UsbKiosk(token.pty) as kiosk:
+        info = kiosk.info()
+    assert info["log"]["hellos"] == 1, info["heard"]  # only the well-formed 18-byte payload
+    assert info["heard"]["ignored"] >= 5
+    assert info["radio"]["advertising"], "still alive and advertising after the junk"

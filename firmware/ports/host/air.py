@@ -40,6 +40,14 @@ def _time(value, name="t"):
     return float(value)
 
 
+def _rssi(rssi):
+    if isinstance(rssi, bool) or not isinstance(rssi, (int, float)) or not math.isfinite(rssi):
+        raise AirProtocolError("rssi must be a number of dBm")
+    if not -127 <= rssi <= 20:
+        raise AirProtocolError("rssi %r dBm is out of range" % rssi)
+    return int(round(rssi))
+
+
 def parse_air_message(line: bytes) -> dict:
     """Decode and check one line from the air; raise AirProtocolError with the reason."""
     try:
@@ -51,12 +59,14 @@ def parse_air_message(line: bytes) -> dict:
     op = msg.get("op")
     if op == "time":
         return {"op": "time", "t": _time(msg.get("t"))}
+    if op == "write":
+        rssi = _rssi(msg.get("rssi"))
+        data = _hex(msg.get("data"), "data")
+        if len(data) > 512:
+            raise AirProtocolError("a GATT write carries at most 512 bytes")
+        return {"op": "write", "t": _time(msg.get("t")), "data": data, "rssi": rssi}
     if op == "rx":
-        rssi = msg.get("rssi")
-        if isinstance(rssi, bool) or not isinstance(rssi, (int, float)) or not math.isfinite(rssi):
-            raise AirProtocolError("rssi must be a number of dBm")
-        if not -127 <= rssi <= 20:
-            raise AirProtocolError("rssi %r dBm is out of range" % rssi)
+        rssi = _rssi(msg.get("rssi"))
         data = _hex(msg.get("data"), "data")
         if len(data) > 255:
             raise AirProtocolError("advert data longer than 255 bytes")
@@ -65,7 +75,7 @@ def parse_air_message(line: bytes) -> dict:
             "t": _time(msg.get("t")),
             "addr": _hex(msg.get("addr"), "addr", 6),
             "data": data,
-            "rssi": int(round(rssi)),
+            "rssi": rssi,
         }
     raise AirProtocolError("unknown op " + repr(op)[:40])
 
@@ -75,21 +85,34 @@ def encode(msg: dict) -> bytes:
 
 
 class AirRadio:
-    """The port's `radio` on the air: the core's requests become `adv` / `scan` messages."""
+    """The port's `radio` on the air: the core's requests become `adv` / `scan` messages.
+
+    `gatt_exchange`: this radio runs the FD64 exchange service (the air carries
+    the phones' connections and hands their writes over as `write` messages),
+    so the core advertises connectable.
+    """
+
+    gatt_exchange = True
 
     def __init__(self, send):
         self._send = send
         self.advertising = None
         self.scanning = None
+        self.connectable = False
 
-    def advertise(self, addr6, adv_data=None, interval_ms=None):
+    def advertise(self, addr6, adv_data=None, interval_ms=None, connectable=False):
         if addr6 is None:
             self.advertising = None
+            self.connectable = False
             self._send({"op": "adv", "addr": None})
             return
         self.advertising = (bytes(addr6), bytes(adv_data), interval_ms)
-        self._send({"op": "adv", "addr": bytes(addr6).hex(), "data": bytes(adv_data).hex(),
-                    "interval_ms": interval_ms})
+        self.connectable = bool(connectable)
+        msg = {"op": "adv", "addr": bytes(addr6).hex(), "data": bytes(adv_data).hex(),
+               "interval_ms": interval_ms}
+        if connectable:
+            msg["connectable"] = True
+        self._send(msg)
 
     def scan(self, window_ms, interval_ms=None):
         if not window_ms:
@@ -103,8 +126,9 @@ class AirRadio:
 class AirClient:
     """One token's connection to the air.
 
-    `on_time(t) -> wake` and `on_rx(t, addr6, data, rssi)` are the token's
-    handlers; `serve()` runs until the air closes the connection.
+    `on_time(t) -> wake`, `on_rx(t, addr6, data, rssi)` and (optional)
+    `on_write(t, data, rssi)` (a phone wrote into the FD64 characteristic) are
+    the token's handlers; `serve()` runs until the air closes the connection.
     """
 
     def __init__(self, host: str, port: int, serial: str):
@@ -124,7 +148,7 @@ class AirClient:
             raise ConnectionError("not connected to the air")
         self._writer.write(encode(msg))
 
-    async def serve(self, on_time, on_rx) -> None:
+    async def serve(self, on_time, on_rx, on_write=None) -> None:
         while True:
             try:
                 line = await self._reader.readline()
@@ -142,6 +166,9 @@ class AirClient:
                 continue
             if msg["op"] == "rx":
                 on_rx(msg["t"], msg["addr"], msg["data"], msg["rssi"])
+            elif msg["op"] == "write":
+                if on_write is not None:
+                    on_write(msg["t"], msg["data"], msg["rssi"])
             else:
                 wake = on_time(msg["t"])
                 self.send({"op": "idle", "wake": wake})

@@ -120,6 +120,16 @@ class HostToken:
             self._start_core()
         self.token.on_advert(addr, data, rssi, self.clock.ticks_at(t))
 
+    def _on_write(self, t: float, data: bytes, rssi: int) -> None:
+        """A phone wrote into the FD64 exchange characteristic (the air carried the connection)."""
+        self.clock.advance(t)
+        if self.token is None:
+            self._start_core()
+        try:
+            self.token.on_hello_payload(data, rssi, self.clock.ticks_at(t))
+        except Exception as exc:  # a core bug must not take the radio down: the write is lost
+            log.error("exchange write of %d bytes failed: %s", len(data), type(exc).__name__)
+
     # -- running --------------------------------------------------------------
     async def start(self) -> None:
         """Open the pty, join the air, bring BLE up; print PTY and READY."""
@@ -157,7 +167,7 @@ class HostToken:
         """Serve until stopped (`stop()`) or the air goes away; returns the exit code."""
         waiters = [asyncio.ensure_future(self._stopping.wait())]
         if self.air is not None:
-            waiters.append(asyncio.ensure_future(self.air.serve(self._on_time, self._on_rx)))
+            waiters.append(asyncio.ensure_future(self.air.serve(self._on_time, self._on_rx, self._on_write)))
         else:
             waiters.append(asyncio.ensure_future(self._tick_loop()))
         done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)

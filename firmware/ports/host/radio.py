@@ -12,12 +12,16 @@ log = logging.getLogger("robert_token.radio")
 class SilentRadio:
     """The port's `radio` when there is no virtual air."""
 
+    gatt_exchange = True  # it would accept FD64 writes; nobody is there to make them
+
     def __init__(self):
         self.advertising = None  # (addr6, adv_data, interval_ms) or None
         self.scanning = None  # (window_ms, interval_ms) or None
+        self.connectable = False
 
-    def advertise(self, addr6, adv_data=None, interval_ms=None):
+    def advertise(self, addr6, adv_data=None, interval_ms=None, connectable=False):
         self.advertising = None if addr6 is None else (bytes(addr6), bytes(adv_data), interval_ms)
+        self.connectable = addr6 is not None and bool(connectable)
         if addr6 is None:
             log.info("advertising stopped")
         else:
