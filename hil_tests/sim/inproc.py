@@ -236,7 +236,11 @@ class InprocWorld:
         node.run(self.now)
         return node
 
-    def add_phone(self, name: str) -> Phone:
+    def add_phone(self, name: str, os: str = "android") -> Phone:
+        if os != "android":
+            # iPhones reach tokens only through GATT exchanges, which only the air carries (air.py, gatt.py)
+            raise ValueError(f"phone {name}: the in-process world has no GATT exchanges yet, so no "
+                             f"{os} phones; run this scenario without --inproc")
         phone = Phone(name=name, seed=self.seed + len(self.phones))
         self._api(lambda api: phone.register(api, _b64(self.store.public_key_spki())))
         self.phones[name] = phone
