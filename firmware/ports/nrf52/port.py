@@ -45,15 +45,17 @@ class Radio:
     advertising_on_ble_evt), so `resume` restarts it.
     """
 
+    gatt_exchange = True  # this port runs the FD64 exchange service: the core asks for connectable HELLOs
+
     def __init__(self, adapter):
         self.adapter = adapter
         self.scan_cfg = None
-        self.current = None  # (addr6, adv_data, interval_ms) the core asked for, or None
+        self.current = None  # (addr6, adv_data, interval_ms, connectable) the core asked for, or None
         self.paused = False  # sync mode owns the advertising set
         self.restarts = 0
 
-    def advertise(self, addr6, adv_data, interval_ms):
-        self.current = None if addr6 is None else (bytes(addr6), bytes(adv_data), interval_ms)
+    def advertise(self, addr6, adv_data, interval_ms, connectable=False):
+        self.current = None if addr6 is None else (bytes(addr6), bytes(adv_data), interval_ms, connectable)
         if not self.paused:
             self._apply()
 
@@ -62,11 +64,11 @@ class Radio:
             self.adapter.stop_advertising()
         if self.current is None:
             return
-        addr6, data, interval_ms = self.current
+        addr6, data, interval_ms, connectable = self.current
         # _bleio addresses are least significant byte first; the address cannot change while
         # advertising or scanning (sd_ble_gap_addr_set), so it is set with the advertising stopped.
         self.adapter.address = _bleio.Address(bytes(reversed(addr6)), _bleio.Address.RANDOM_STATIC)
-        self.adapter.start_advertising(data, connectable=True, interval=interval_ms / 1000)
+        self.adapter.start_advertising(data, connectable=connectable, interval=interval_ms / 1000)
 
     def resume(self):
         """Start the HELLO advert again if a connection (or anything) stopped it; True if it did."""

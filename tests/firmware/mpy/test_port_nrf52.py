@@ -112,7 +112,7 @@ def test_scan_window_pauses_the_hello_and_restores_it():
     k = Kiosk(Session(t))
     eq(k.call(frame.PROVISION, provision_payload())[0], 0)
     k.json(frame.SET_TIME, {"ntp": NOW})
-    p.radio.advertise(b"\xc1\x02\x03\x04\x05\x06", b"\x02\x01\x06", 500)
+    p.radio.advertise(b"\xc1\x02\x03\x04\x05\x06", b"\x02\x01\x06", 500, connectable=True)
     ad = _bleio.adapter
     ad.air = [[supervisor.now[0] + 100, _bleio.ScanEntry(b"\x06\x05\x04\x03\x02\xc1", peer_advert(), -65)]]
     p.radio.scan(600, 60000)
@@ -355,7 +355,7 @@ def test_loop_survives_a_failing_pass_and_resets_after_ten():
     eq(a.errors, 2)
     ok(ad.advertising, "advertising after the errors")
     fails[0] = 1000
-    a.port.radio.current = (b"\xc1\x02\x03\x04\x05\x06", b"\x02\x01\x06", 500)
+    a.port.radio.current = (b"\xc1\x02\x03\x04\x05\x06", b"\x02\x01\x06", 500, True)
     ad.stop_advertising()
     n = microcontroller.resets[0]
     raises(microcontroller.HardReset, a.run, 100)
