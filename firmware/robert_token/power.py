@@ -31,8 +31,13 @@ HELLOs"; the air times connections with the same figures, hil_tests/sim/gatt.py)
 
 DEFAULT_SCHEDULE = {
     "adv_interval_ms": 500,  # non-connectable, 3 channels
-    "scan_window_ms": 600,  # passive scan window ...
-    "scan_interval_ms": 60000,  # ... once a minute: one sighting per neighbour per minute bin
+    # Settled by the detection study (docs/bench.md, "The detection study"): 13.2 months on the
+    # day profile below, tokens notified at least as often as phones over the whole grid.
+    "scan_window_ms": 300,  # alone: a passive scan window ...
+    "scan_interval_ms": 60000,  # ... once a minute notices company within a minute
+    "busy_scan_window_ms": 300,  # while neighbours are heard (scanner.ScanPolicy) ...
+    "busy_scan_interval_ms": 10000,  # ... every 10 s: 5+ HELLOs per 2-minute scoring window
+    "busy_hold_s": 120,  # the busy plan holds this long after the last HELLO heard
     "hello_rebuild_s": 20,  # new Time16 + MAC at least every 30 s
     "syncs_per_month": 2,
     "log_flush_s": 900,  # contact log batch written at least this often (and at each epoch)
@@ -54,6 +59,7 @@ CONNECTABLE_LISTEN_US = 200  # listening after each ADV_IND packet, per channel
 ADV_AIR_US = (1 + 4 + 2 + 6 + 31 + 3) * 8
 ADV_CHANNELS = 3
 RX_PER_WINDOW = 30  # adverts received in a busy scan window (each costs CPU time)
+BUSY_HOURS = 8.0  # the day profile: 8 h among people (busy plan), 16 h alone (idle plan)
 USABLE_FRACTION = 0.85  # self-discharge, cut-off voltage, temperature
 HOURS_PER_MONTH = 730.0
 
@@ -66,20 +72,28 @@ def exchange_uc(model="nrf52840"):
     return (EXCHANGE_EVENTS * per_event + m["cpu_per_rx_us"] * m["cpu_ma"]) / 1000.0
 
 
-def average_current_ua(model="nrf52840", schedule=None, exchanges_per_hour=0.0, connectable=True):
-    """Average current in uA for a model and schedule, with its parts (a dict).
+def average_current_ua(model="nrf52840", schedule=None, exchanges_per_hour=0.0, connectable=True,
+                       busy_hours=BUSY_HOURS):
+    """Average current in uA for a model and schedule over the day profile, with its parts (a dict).
 
     `connectable`: the adverts are ADV_IND (the port runs the FD64 exchange);
     `exchanges_per_hour`: phones' connections to the token (an iPhone nearby
     connects at most once a minute, so 60 per hour per iPhone in range).
+    The day profile spends `busy_hours` a day on the busy scan plan, the rest alone.
     """
-    s = DEFAULT_SCHEDULE if schedule is None else schedule
+    s = dict(DEFAULT_SCHEDULE)
+    if schedule is not None:
+        s.update(schedule)
     m = MODELS[model]
+    busy = busy_hours / 24.0
+    scan_ua = rx_ua = 0.0
+    for share, window, interval in ((1.0 - busy, s["scan_window_ms"], s["scan_interval_ms"]),
+                                    (busy, s.get("busy_scan_window_ms") or s["scan_window_ms"],
+                                     s.get("busy_scan_interval_ms") or s["scan_interval_ms"])):
+        scan_ua += share * window / float(interval) * m["rx_ma"] * 1000.0
+        rx_ua += share * RX_PER_WINDOW * m["cpu_per_rx_us"] * m["cpu_ma"] / 1000.0 / (interval / 1000.0)
     adv_per_s = 1000.0 / s["adv_interval_ms"]
     adv_uc = ADV_CHANNELS * (ADV_AIR_US + m["ramp_us"]) * m["tx_ma"] / 1000.0 + m["cpu_per_adv_us"] * m["cpu_ma"] / 1000.0
-    scan_duty = s["scan_window_ms"] / float(s["scan_interval_ms"])
-    scan_ua = scan_duty * m["rx_ma"] * 1000.0
-    rx_ua = RX_PER_WINDOW * m["cpu_per_rx_us"] * m["cpu_ma"] / 1000.0 / (s["scan_interval_ms"] / 1000.0)
     hello_ua = m["cpu_per_hello_us"] * m["cpu_ma"] / 1000.0 / s["hello_rebuild_s"]
     sync_ua = s["syncs_per_month"] * m["sync_mas"] / (HOURS_PER_MONTH * 3600.0) * 1000.0
     listen_ua = adv_per_s * ADV_CHANNELS * CONNECTABLE_LISTEN_US * m["rx_ma"] / 1000.0 if connectable else 0.0
@@ -91,9 +105,9 @@ def average_current_ua(model="nrf52840", schedule=None, exchanges_per_hour=0.0, 
 
 
 def battery_months(capacity_mah=1000, model="nrf52840", schedule=None, exchanges_per_hour=0.0,
-                   connectable=True):
+                   connectable=True, busy_hours=BUSY_HOURS):
     """Months of life on a battery of `capacity_mah`, after the usable fraction."""
-    ua, _ = average_current_ua(model, schedule, exchanges_per_hour, connectable)
+    ua, _ = average_current_ua(model, schedule, exchanges_per_hour, connectable, busy_hours)
     return capacity_mah * USABLE_FRACTION * 1000.0 / ua / HOURS_PER_MONTH
 
 

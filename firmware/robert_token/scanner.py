@@ -82,3 +82,31 @@ class Deduplicator:
             self._slots.pop(0)
         self._slots.append([bytes(hello), elapsed_ms])
         return True
+
+
+class ScanPolicy:
+    """Adaptive scanning: dense windows while neighbours are heard, sparse ones when alone.
+
+    Scoring wants several HELLOs per neighbour in every 2-minute window (its
+    delta falls from 27 for 2 messages to 15 for 5 or more) but a token spends
+    most hours alone, where a window a minute is enough to notice company.
+    The busy plan holds `busy_hold_s` after the last HELLO heard. The values
+    are `power.DEFAULT_SCHEDULE`'s, the ones the power model is computed for.
+    """
+
+    def __init__(self, schedule):
+        self.idle = (schedule["scan_window_ms"], schedule["scan_interval_ms"])
+        self.busy = (schedule.get("busy_scan_window_ms") or self.idle[0],
+                     schedule.get("busy_scan_interval_ms") or self.idle[1])
+        self.hold_ms = int(schedule.get("busy_hold_s", 0) * 1000)
+        self.last_heard = None
+
+    def heard(self, elapsed_ms):
+        self.last_heard = elapsed_ms
+
+    def plan(self, elapsed_ms):
+        """(window_ms, interval_ms) to scan with now."""
+        last = self.last_heard
+        if last is not None and elapsed_ms - last < self.hold_ms:
+            return self.busy
+        return self.idle

@@ -51,6 +51,8 @@ class Token:
             self.schedule.update(schedule)
         self.log.flush_s = self.schedule["log_flush_s"]
         self.dedup = scanner.Deduplicator()
+        self.scan_policy = scanner.ScanPolicy(self.schedule)
+        self._scan_plan = None  # (window_ms, interval_ms) the radio scans with
         self.risk = self._load_risk()
         self.link = {"garbage": 0, "bad_frames": 0}
         self.heard = {"adverts": 0, "hellos": 0, "ignored": 0, "duplicates": 0, "storage_errors": 0}
@@ -162,9 +164,11 @@ class Token:
         self.epoch = None
 
     def _start_scanning(self):
-        if not self.scanning:
-            self.port.radio.scan(self.schedule["scan_window_ms"], self.schedule["scan_interval_ms"])
+        plan = self.scan_policy.plan(self.clock.elapsed_ms())
+        if not self.scanning or plan != self._scan_plan:
+            self.port.radio.scan(plan[0], plan[1])
             self.scanning = True
+            self._scan_plan = plan
 
     def _stop_scanning(self):
         if self.scanning:
@@ -210,6 +214,7 @@ class Token:
             self.heard["storage_errors"] += 1
             return False
         self.heard["hellos"] += 1
+        self.scan_policy.heard(self.clock.elapsed_ms())
         return True
 
     def on_hello_payload(self, payload, rssi, ticks_ms):

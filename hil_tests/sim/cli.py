@@ -2,6 +2,7 @@
 
     robert-bench sim --tokens 3 [--layout FILE] [--provision] [--speed X]
     robert-bench run SCENARIO.json [--seed N] [--start WHEN] [--keep DIR] [--inproc]
+    robert-bench detection [--seeds N] [--out DIR] [--frontier]
 
 Exit codes: 0 fine, 1 a scenario expectation failed, 2 bad usage or scenario
 file, 3 the world could not start.
@@ -46,7 +47,34 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--inproc", action="store_true",
                    help="play it in the in-process world (the real token core, no process per "
                         "token, the server app in-process): fast and exactly reproducible")
+    d = sub.add_parser("detection", help="the detection study: P(notified) by pair, distance and "
+                                         "minutes; Markdown + PNG report")
+    d.add_argument("--seeds", type=int, default=8, help="seeds (epoch phases) per cell (default 8)")
+    d.add_argument("--out", default="build/detection", metavar="DIR",
+                   help="report folder (default build/detection, not tracked)")
+    d.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    d.add_argument("--frontier", action="store_true",
+                   help="also study every candidate schedule (detection.SCHEDULES) for the "
+                        "battery/detection frontier (slower)")
     return p
+
+
+def cmd_detection(args) -> int:
+    from hil_tests.sim import detection, detection_report
+    if not 1 <= args.seeds <= 200 or not 1 <= args.workers <= 32:
+        print("robert-bench: --seeds must be within 1..200 and --workers within 1..32",
+              file=sys.stderr)
+        return EXIT_USAGE
+    names = list(detection.SCHEDULES) if args.frontier else ["default"]
+    tried = []
+    for name in names:
+        sch = detection.SCHEDULES[name]
+        print(f"studying schedule {name} ({args.seeds} seeds)...", flush=True)
+        study = detection.run_study(args.seeds, sch, workers=args.workers)
+        tried.append(detection_report.Tried(name, sch, study))
+    path = detection_report.write(tried, Path(args.out))
+    print(f"report: {path}")
+    return 0
 
 
 def _folder(path: str | None) -> Path:
@@ -150,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    return cmd_sim(args) if args.cmd == "sim" else cmd_run(args)
+    return {"sim": cmd_sim, "run": cmd_run, "detection": cmd_detection}[args.cmd](args)
 
 
 if __name__ == "__main__":

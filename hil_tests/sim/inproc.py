@@ -178,7 +178,8 @@ class InprocWorld:
     """Server + air + tokens + phones in one process, in virtual time."""
 
     def __init__(self, folder: Path | None = None, seed: int = 0, start_t: float = 3989286000.0,
-                 channel: Channel | None = None, model: str = "nrf52840") -> None:
+                 channel: Channel | None = None, model: str = "nrf52840",
+                 schedule: dict | None = None, lazy: bool = True) -> None:
         self._tmp = None
         if folder is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="robert-inproc-")
@@ -191,6 +192,12 @@ class InprocWorld:
         self.channel = channel or Channel()
         self.rng = random.Random(seed)
         self.model = model
+        self.schedule = schedule  # overrides of power.DEFAULT_SCHEDULE for every token
+        # A token out of range of everyone (position None) is not woken until it comes back or
+        # a kiosk session: nobody can hear it and it hears nobody, and its first tick catches up
+        # (epoch, tuple, address, log flush, purge all follow from the time). lazy=False wakes
+        # it as the air does.
+        self.lazy = lazy
         self.nodes: dict[str, Node] = {}
         self.cores: dict[str, CoreNode] = {}
         self.tokens: dict[str, CoreNode] = {}  # by scenario name
@@ -228,7 +235,7 @@ class InprocWorld:
         node = CoreNode(name=serial, serial=serial, hw=AirClock(drift_ppm), wake=self.now)
         node.hw.advance(self.now)
         port = _Port(node, self, serial, random.Random(f"{self.seed}/{serial}"))
-        node.token = Token(port)
+        node.token = Token(port, self.schedule)
         node.session = sync.Session(node.token)
         self.tokens[name] = node
         self.cores[serial] = node
@@ -265,8 +272,13 @@ class InprocWorld:
 
     def _move(self, key: str, pos: tuple[float, float] | None) -> None:
         self.positions[key] = pos
-        if key in self.nodes:
-            self.nodes[key].pos = pos
+        node = self.nodes.get(key)
+        if node is None:
+            return
+        back = node.pos is None and pos is not None
+        node.pos = pos
+        if back and self.lazy and isinstance(node, CoreNode):
+            node.run(self.now)  # it slept off the air: bring it up to date before anyone hears it
 
     # ------------------------------------------------------------ time
     def run_for(self, seconds: float) -> float:
@@ -280,7 +292,7 @@ class InprocWorld:
                 return self.now
             nxt = t_end
             for node in self.cores.values():
-                if node.wake < nxt:
+                if node.wake < nxt and (node.pos is not None or not self.lazy):
                     nxt = node.wake
             if self.moves and self.moves[0][0] < nxt:
                 nxt = self.moves[0][0]
@@ -294,7 +306,9 @@ class InprocWorld:
                 self._move(key, pos)
 
     def _wake_due(self) -> None:
-        due = sorted((n for n in self.cores.values() if n.wake <= self.now), key=lambda n: n.name)
+        due = sorted((n for n in self.cores.values()
+                      if n.wake <= self.now and (n.pos is not None or not self.lazy)),
+                     key=lambda n: n.name)
         for node in due:
             node.run(self.now)
         self.events += len(due)
@@ -302,11 +316,7 @@ class InprocWorld:
     # ------------------------------------------------------------ server and kiosk
     def _api(self, fn):
         async def go():
-            api = RobertApi("http://inproc", retries=0)
-            await api.aclose()
-            api._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app),
-                                            base_url="http://inproc/api/v6")
-            async with api:
+            async with _asgi_api(self.app) as api:
                 return await fn(api)
         return asyncio.run(go())
 
@@ -352,6 +362,19 @@ class InprocWorld:
         code = self.new_code()
         since = int(self.now) - 14 * 86400
         return self._api(lambda api: self.phones[name].report(api, code, since))
+
+
+def _asgi_api(app) -> RobertApi:
+    """The kiosk's RobertApi (its retries, errors, JSON checks) over httpx's ASGI transport.
+
+    Built without `RobertApi.__init__`, whose network transport costs an SSL
+    context (about 30 ms) per session; everything else is the same object.
+    """
+    api = RobertApi.__new__(RobertApi)
+    api.base_url, api.timeout, api.retries, api.backoff = "http://inproc", 10.0, 0, 0.0
+    api._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                    base_url="http://inproc/api/v6")
+    return api
 
 
 def _b64(data: bytes) -> str:
