@@ -337,6 +337,19 @@ def test_core_uses_circuitpythons_hashlib_new():
     eq(crypto.native_sha256(object()), None)
 
 
+def test_usb_takes_a_maximal_frame_through_the_1024_byte_fifo():
+    booted()
+    a = nrf_app.App(port=fresh_port())
+    req = frame.encode(frame.ECHO, 6, b"q" * (frame.MAX_PAYLOAD - 1))
+    usb_cdc.data.sim_host_send(req)  # 2059 bytes: more than the FIFO, the host waits (flow control)
+    for _ in range(5):
+        a.step()
+    eq(usb_cdc.data.max_waiting, 1024)
+    d = frame.Decoder()
+    d.feed(bytes(usb_cdc.data.tx))
+    eq(list(d.frames()), [(frame.ECHO | 0x80, 6, b"\x00" + b"q" * (frame.MAX_PAYLOAD - 1))])
+
+
 def test_loop_survives_a_failing_pass_and_resets_after_ten():
     a, t, _ = ok_app(sleep=lambda s: supervisor.sim_advance(int(s * 1000)))
     ok(supervisor.runtime.ble_workflow is False, "CircuitPython's BLE workflow off")

@@ -6,12 +6,18 @@
   shared-bindings/usb_cdc/__init__.c). USB connects after boot.py, and
   boot.py runs only after a hard reset (main.c run_boot_py, outside the
   reload loop): after an auto-reload `data` keeps what the last hard reset gave.
+- The RX FIFO holds CFG_TUD_CDC_RX_BUFSIZE = 1024 bytes (ports/nordic/Makefile);
+  USB is flow-controlled, so what the host sends beyond it waits on the
+  host (TinyUSB NAKs the OUT endpoint) instead of being dropped.
 - Serial `timeout` and `write_timeout` default to -1.0, wait forever
   (usb_cdc_data_obj in __init__.c): `read(n)` with fewer than n bytes waiting
   and `write` to a host that does not read block for good.
 """
 
 import supervisor
+
+
+RX_FIFO = 1024
 
 
 class Hang(Exception):
@@ -25,9 +31,23 @@ class Serial:
         self.rx = bytearray()  # bytes the host sent, not read yet
         self.tx = bytearray()  # bytes the token wrote
         self.host_reading = True
+        self.host_pending = bytearray()  # sent by the host, held back by flow control
+        self.max_waiting = 0
+
+    def sim_host_send(self, data):
+        self.host_pending.extend(bytes(data))
+        self._refill()
+
+    def _refill(self):
+        room = RX_FIFO - len(self.rx)
+        if room > 0 and self.host_pending:
+            self.rx.extend(self.host_pending[:room])
+            self.host_pending = self.host_pending[room:]
+        self.max_waiting = max(self.max_waiting, len(self.rx))
 
     @property
     def in_waiting(self):
+        self._refill()
         return len(self.rx)
 
     @property
@@ -45,6 +65,7 @@ class Serial:
                 supervisor.sim_advance(int(self.timeout * 1000))
         out = bytes(self.rx[:n])
         self.rx = self.rx[len(out):]
+        self._refill()
         return out
 
     def write(self, b):
