@@ -16,7 +16,6 @@
 
 import supervisor
 
-
 RX_FIFO = 1024
 
 
