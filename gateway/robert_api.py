@@ -34,8 +34,10 @@ _PLAIN_4XX = {
                      "(the code service checked it, not the kiosk). Check the code with the "
                      "holder; nothing was erased from the token.",
     ("register", 401): "The server refused the registration: the captcha answer was wrong or "
-                       "the captcha expired. Nothing was written to the token; try again with "
-                       "a new captcha.",
+                       "the captcha expired (a real ROBERT server always asks for one: "
+                       "robert-provision --captcha ask). Nothing was written to the token.",
+    ("captcha", 404): "The server no longer has this captcha (it expired or was used): ask "
+                      "for a new one.",
     ("deleteExposureHistory", 430): "This token's registration is gone from the server: "
                                     "re-provision it (robert-provision token --factory-reset).",
     ("unregister", 430): "This token's registration is already gone from the server.",
@@ -80,10 +82,28 @@ class RobertApi:
     async def clock(self) -> dict:
         return await self._call("clock", "GET", "/clock")
 
-    async def register(self, client_public_key_b64: str, extra: dict | None = None) -> dict:
-        body = {"captchaId": "kiosk", "captcha": "kiosk",
+    async def register(self, client_public_key_b64: str, extra: dict | None = None,
+                       captcha: tuple[str, str] | None = None) -> dict:
+        """POST /register; `captcha` = (captchaId, the person's answer). Without one a
+        placeholder is sent, which only a server that does not check captchas accepts (the
+        real one always checks: ROBERT-PROTOCOL.md, captcha)."""
+        captcha_id, answer = captcha or ("none", "none")
+        body = {"captchaId": captcha_id, "captcha": answer,
                 "clientPublicECDHKey": client_public_key_b64, **(extra or {})}
         return await self._call("register", "POST", "/register", body, idempotent=False)
+
+    async def new_captcha(self, kind: str = "IMAGE", locale: str = "fr-FR") -> str:
+        """POST /captcha {type, locale} -> the captcha's id (robert-server sends it as `id`
+        and `captchaId`)."""
+        answer = await self._call("captcha", "POST", "/captcha", {"type": kind, "locale": locale})
+        captcha_id = answer.get("id") or answer.get("captchaId")
+        if not isinstance(captcha_id, str) or not captcha_id:
+            raise ServerError("The server's captcha answer has no id. Check the server address.")
+        return captcha_id
+
+    async def captcha_image(self, captcha_id: str) -> bytes:
+        """GET /captcha/{id}/image: the PNG to show the person."""
+        return await self._call("captcha", "GET", f"/captcha/{captcha_id}/image", raw=True)
 
     async def status(self, auth_body: dict) -> dict:
         return await self._call("status", "POST", "/status", auth_body)
@@ -100,7 +120,7 @@ class RobertApi:
                                 auth_body)
 
     async def _call(self, name: str, method: str, path: str, body: dict | None = None,
-                    idempotent: bool = True) -> dict:
+                    idempotent: bool = True, raw: bool = False):
         """Send with retries; `idempotent=False` retries only when nothing was sent."""
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
@@ -116,7 +136,7 @@ class RobertApi:
                     raise ServerUnreachable() from None
             else:
                 if answer.status_code < 300:
-                    return _json(answer, name)
+                    return answer.content if raw else _json(answer, name)
                 if answer.status_code < 500:
                     raise ServerError(_plain_4xx(name, answer.status_code), answer.status_code)
                 if not idempotent:

@@ -59,7 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
                           f"default: ${SERVER_KEY_ENV}")
     key.add_argument("--server-key-file", metavar="FILE", type=Path, help="read the server key from FILE")
     common.add_argument("--country", type=int, default=33, help="country code written to the token (default 33, France)")
-    common.add_argument("--days", type=int, default=30, help="days of tuples asked from the server (default 30)")
+    common.add_argument("--days", type=int, default=4,
+                        help="days of tuples asked from the server (default 4, all a real ROBERT "
+                             "server gives; more is the stub's tuplesDays extension)")
+    common.add_argument("--captcha", choices=("none", "ask"), default="none",
+                        help="ask: show the server's captcha for each token (PNG saved, path "
+                             "printed) and read the operator's answer from stdin; needed by a "
+                             "real ROBERT server (default none: for a stub without "
+                             "--require-captcha)")
+    common.add_argument("--captcha-dir", type=Path, metavar="DIR",
+                        help="where --captcha ask saves the images (default: a temporary folder)")
     common.add_argument("--model", default="nrf52840", choices=sorted(MODELS), help="token model: sets the RSSI gains (default nrf52840)")
     common.add_argument("--factory-reset", action="store_true", help="wipe an already provisioned token first (asks to confirm)")
     common.add_argument("--yes", action="store_true", help="confirm the factory reset without a prompt")
@@ -169,7 +178,8 @@ async def _provision_one(args, api, server_key, port: str, options: TokenOptions
     client = None
     try:
         client = await open_client(port, args.timeout)
-        record = await provision_token(client, api, server_key, options, _confirm(args), progress, port)
+        record = await provision_token(client, api, server_key, options, _confirm(args), progress, port,
+                                       solve_captcha=_captcha_solver(args))
     except KioskError as exc:
         raise ProvisionError(f"{port}: {exc.message}", EXIT_FAILED) from None
     finally:
@@ -179,6 +189,18 @@ async def _provision_one(args, api, server_key, port: str, options: TokenOptions
     if args.labels:
         write_label(record.serial, label_path(args.labels, record.serial), _caption(options.model))
     return record
+
+
+_SOLVERS: dict[int, object] = {}
+
+
+def _captcha_solver(args: argparse.Namespace):
+    """One AskOperator per run (one image folder), or None without --captcha ask."""
+    if getattr(args, "captcha", "none") != "ask":
+        return None
+    from provisioning.captcha import AskOperator
+
+    return _SOLVERS.setdefault(id(args), AskOperator(args.captcha_dir))
 
 
 async def _token(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ MAX_DAYS = 60
 class Defaults:
     model: str = "nrf52840"
     country: int = 33
-    days: int = 30
+    days: int = 4  # the real server's horizon; more is the stub's tuplesDays extension
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -27,14 +28,17 @@ NTP_UNIX_OFFSET = 2208988800
 EPOCH_S = 900
 MAX_CLOCK_ERROR_S = 5
 STEPS = 6  # progress: read, register, keys, clock, tuples (two steps' worth), verify
+REAL_BUNDLE_DAYS = 4  # what the real server gives (ROBERT-PROTOCOL.md, tuples bundle)
+MAX_CAPTCHA_TRIES = 3
 Progress = Callable[[str, int, int], None]
 ConfirmReset = Callable[[str], Awaitable[bool] | bool]
+SolveCaptcha = Callable[[object], Awaitable[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
 class TokenOptions:
     country: int = 33
-    days: int = 30
+    days: int = REAL_BUNDLE_DAYS
     model: str = "nrf52840"
     serial: str | None = None
     factory_reset: bool = False
@@ -46,7 +50,7 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 
 async def provision_token(client, api, server_key: ec.EllipticCurvePublicKey, options: TokenOptions,
                           confirm_reset: ConfirmReset, progress: Progress = _no_progress,
-                          port: str = "") -> TokenRecord:
+                          port: str = "", solve_captcha: SolveCaptcha | None = None) -> TokenRecord:
     """Provision the token behind `client` (a gateway TokenClient) with `api` (a RobertApi).
 
     Everything that can fail without the token (the confirmation, the server, a wrong server
@@ -61,7 +65,7 @@ async def provision_token(client, api, server_key: ec.EllipticCurvePublicKey, op
     serial = options.serial or info.get("serial") or ""
     progress("registering with the server", 1, STEPS)
     pair = StationKeyPair()
-    answer = await api.register(pair.public_b64, extra={"tuplesDays": options.days})
+    answer = await _register(api, pair.public_b64, options, solve_captcha)
     bundle = _bundle_of(answer)
     with TokenKeys.derive(pair.shared_secret(server_key)) as keys:
         if not opens_bundle(keys.k_tuples, bundle):
@@ -97,6 +101,33 @@ async def provision_token(client, api, server_key: ec.EllipticCurvePublicKey, op
     progress("done", STEPS, STEPS)
     record.port = port
     return record
+
+
+async def _register(api, public_b64: str, options: TokenOptions,
+                    solve_captcha: SolveCaptcha | None) -> dict:
+    """Register, through the operator's captcha when there is a solver; a wrong answer gets a
+    new captcha. More days than the real server's 4 go as the stub's `tuplesDays` extension
+    (docs/server-stub.md), and only then."""
+    from gateway.errors import ServerError
+
+    extra = {"tuplesDays": options.days} if options.days > REAL_BUNDLE_DAYS else None
+    for attempt in range(MAX_CAPTCHA_TRIES):
+        captcha = await solve_captcha(api) if solve_captcha else None
+        try:
+            return await api.register(public_b64, extra=extra, captcha=captcha)
+        except ServerError as exc:
+            if exc.http_status != 401:
+                raise
+            if solve_captcha is None:
+                raise ProvisionError(
+                    "the server refused the registration: it requires a captcha (a real ROBERT "
+                    "server always does). Run again with --captcha ask to solve one per token. "
+                    "The token was not touched.", EXIT_FAILED) from None
+            if attempt + 1 < MAX_CAPTCHA_TRIES:
+                print("robert-provision: wrong captcha answer (or it expired); here is a new one.",
+                      file=sys.stderr, flush=True)
+    raise ProvisionError(f"the captcha was answered wrongly {MAX_CAPTCHA_TRIES} times; the token "
+                         "was not touched.", EXIT_FAILED)
 
 
 async def _confirm_reset(info: dict, options: TokenOptions, confirm_reset: ConfirmReset) -> None:
