@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 import time
 import uuid
@@ -188,9 +189,51 @@ class StatusResult:
                 "clock_correction": self.clock_correction, "message": self.message}
 
 
+# The server's clock and this computer's may differ by this much (seconds; env
+# ROBERT_KIOSK_MAX_CLOCK_SKEW): beyond, the kiosk writes no time to the token. A server far
+# ahead would make the token purge its whole history.
+MAX_CLOCK_SKEW_S = 3600
+
+
+def max_clock_skew() -> float:
+    try:
+        return float(os.environ.get("ROBERT_KIOSK_MAX_CLOCK_SKEW") or MAX_CLOCK_SKEW_S)
+    except ValueError:
+        return MAX_CLOCK_SKEW_S
+
+
+def checked_server_time(clock: dict) -> int:
+    """The server's NTP time, refused when it disagrees with this computer's clock."""
+    server = clock_ntp(clock)
+    skew = server - now_ntp()
+    if abs(skew) > max_clock_skew():
+        when = ntp_to_datetime(server).strftime("%Y-%m-%d %H:%M UTC")
+        mine = ntp_to_datetime(now_ntp()).strftime("%Y-%m-%d %H:%M UTC")
+        raise ServerError(f"The server's clock ({when}) and this kiosk's ({mine}) disagree by "
+                          f"{_span(abs(skew))}. Nothing was written to the token. Check this "
+                          "computer's date and time, or the server address, then retry.")
+    return server
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{int(seconds // 86400)} days"
+    if seconds >= 7200:
+        return f"{int(seconds // 3600)} hours"
+    return f"{int(seconds // 60)} minutes"
+
+
 async def set_clock_from_server(client: TokenClient, api: RobertApi) -> dict:
-    """The kiosk always sets the token's clock from the server before an authenticated request."""
-    return await client.set_time(clock_ntp(await api.clock()))
+    """The kiosk always sets the token's clock from the server before an authenticated request,
+    only when the server's clock agrees with the kiosk's. The token refuses (DENIED) a jump of
+    more than a day ahead of its own estimate; two clocks that agree confirm it."""
+    ntp = checked_server_time(await api.clock())
+    try:
+        return await client.set_time(ntp)
+    except TokenError as exc:
+        if exc.status != frame.DENIED:
+            raise
+    return await client.set_time(ntp, confirm=True)
 
 
 def _require_provisioned(info: dict) -> None:
@@ -414,7 +457,7 @@ async def report_flow(client: TokenClient, api: RobertApi, code: str, *,
         if entry.get("code") == code and entry.get("serial") == info.get("serial"):
             return await deliver(client, api, queue, entry_id, entry, None, progress)
     key = (info.get("serial"), code)
-    server_now = clock_ntp(await api.clock())
+    server_now = checked_server_time(await api.clock())
     # Everything heard until now, by either clock (the token's may run a little ahead): the
     # window's end is fixed so that the same window can be reopened later for the ACK.
     token_now = _ntp_or_none((info.get("clock") or {}).get("ntp")) or 0

@@ -60,8 +60,11 @@ class TokenClient:
     async def info(self) -> dict:
         return await self._json(frame.INFO)
 
-    async def set_time(self, ntp: int) -> dict:
-        return await self._json(frame.SET_TIME, {"ntp": int(ntp)})
+    async def set_time(self, ntp: int, confirm: bool = False) -> dict:
+        """`confirm` lets a jump of more than a day ahead take effect (the token refuses it
+        with DENIED otherwise: it would purge its history)."""
+        body = {"ntp": int(ntp), "confirm": True} if confirm else {"ntp": int(ntp)}
+        return await self._json(frame.SET_TIME, body)
 
     async def auth_request(self, kind: str) -> dict:
         return await self._json(frame.AUTH_REQUEST, {"kind": kind})

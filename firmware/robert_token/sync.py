@@ -20,6 +20,11 @@ from robert_token.tuples import BundleAuthError
 
 MAX_BUNDLE = 512 * 1024
 RESET_WINDOW_MS = 30000
+# A SET_TIME more than this past the token's running estimate (or, clock unset, past its newest
+# logged observation) would purge days of history at the next daily purge: it needs
+# `"confirm": true`, else DENIED and nothing changes (a wrong clock never wipes the log).
+MAX_CLOCK_JUMP_S = 86400
+MAX_JSON_DEPTH = 4  # our requests are flat objects; deeper is refused before parsing
 HISTORY_READ_MAX = frame.MAX_PAYLOAD - 1
 
 
@@ -36,10 +41,37 @@ def _b64(data):
     return b2a_base64(data).decode().strip()
 
 
+def _too_deep(data):
+    """True when brackets outside strings nest deeper than MAX_JSON_DEPTH (a recursive parser
+    on a device's small stack must never see such a payload)."""
+    depth = 0
+    in_str = False
+    esc = False
+    for b in data:
+        if in_str:
+            if esc:
+                esc = False
+            elif b == 0x5C:
+                esc = True
+            elif b == 0x22:
+                in_str = False
+        elif b == 0x22:
+            in_str = True
+        elif b == 0x5B or b == 0x7B:
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif b == 0x5D or b == 0x7D:
+            depth -= 1
+    return False
+
+
 def _json(payload):
+    if payload and _too_deep(payload):
+        raise Refused(frame.BAD_PAYLOAD, "payload nested deeper than %d levels" % MAX_JSON_DEPTH)
     try:
         obj = json.loads(bytes(payload).decode()) if payload else None
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, RuntimeError):  # RuntimeError: recursion depth
         raise Refused(frame.BAD_PAYLOAD, "payload is not valid JSON")
     if not isinstance(obj, dict):
         raise Refused(frame.BAD_PAYLOAD, "payload must be a JSON object")
@@ -119,6 +151,9 @@ class Session:
         except OSError as e:
             code = e.args[0] if e.args else "?"  # an OSError without errno must not break the answer
             return frame.response(ftype, seq, frame.STORAGE, ("flash error %s: nothing changed" % (code,)).encode())
+        except (ValueError, TypeError, KeyError, IndexError, RuntimeError):
+            # every frame gets an answer, whatever its payload holds
+            return frame.response(ftype, seq, frame.BAD_PAYLOAD, b"request not understood: nothing changed")
         finally:
             if ftype == frame.RESET_CONFIRM:
                 self._armed = None
@@ -145,7 +180,14 @@ class Session:
         return bytes(payload)
 
     def _set_time(self, payload):
-        ntp = _int_field(_json(payload), "ntp", TIME_START, 0xFFFFFFFF)
+        obj = _json(payload)
+        ntp = _int_field(obj, "ntp", TIME_START, 0xFFFFFFFF)
+        estimate = self.token.clock.ntp()
+        if estimate is None:  # unset (a reset): the log's newest observation is a lower bound
+            estimate = self.token.log.info().get("newest")
+        if estimate is not None and ntp - estimate > MAX_CLOCK_JUMP_S and obj.get("confirm") is not True:
+            raise Refused(frame.DENIED, "clock jump of %d days ahead refused: the history would be purged; "
+                          "send again with confirm if the time is right" % ((ntp - estimate) // 86400))
         before, correction, drift = self.token.clock.set(ntp)
         return _dumps({"before": before, "correction": correction, "drift_ppm": drift})
 

@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.errors import UsageError
@@ -85,6 +85,7 @@ info_like = st.fixed_dictionaries({}, optional={
 })
 
 
+@settings(deadline=None)  # no timing in tests: the machine is shared
 @given(info_like)
 def test_token_view_of_any_info_is_a_view_or_a_plain_token_error(info):
     from gateway.errors import TokenError

@@ -174,4 +174,68 @@ def test_flash_error_without_errno_is_answered():
     eq((status, body), (frame.STORAGE, b"flash error ?: nothing changed"))
 
 
+def _heard(port, token, n=20):
+    sd = b"\x16\x64\xfd" + hello.build(b"k" * 32, 0x21, b"EBIDEBID", NOW) + b"\x00\x00"
+    adv = bytes((len(sd),)) + sd
+    for i in range(n):
+        port.clock.advance(10000)
+        token.on_advert(b"\xc0\x01\x02\x03\x04\x05", adv, -60, port.clock.ticks_ms())
+    token.tick()
+    return k_hellos(token)
+
+
+def k_hellos(token):
+    return token.log.info()["hellos"]
+
+
+def test_set_time_far_ahead_is_refused_and_the_log_kept():
+    """Issue 10, point 2: a clock 15 days ahead would purge the whole log at the next tick."""
+    port, token, k = ready_token()
+    before = _heard(port, token)
+    ok(before > 0, "hellos logged")
+    clock_before = k.json(frame.INFO)["clock"]["ntp"]
+    status, body = k.call(frame.SET_TIME, json.dumps({"ntp": NOW + 15 * 86400}).encode())
+    eq(status, frame.DENIED)
+    ok(b"confirm" in body and b"14 days" in body, body)  # 200 s were heard meanwhile
+    eq(k.json(frame.INFO)["clock"]["ntp"] - clock_before < 5, True)  # clock unchanged
+    token.tick()
+    eq(k_hellos(token), before)
+    # A small correction (less than a day) is taken as usual.
+    k.json(frame.SET_TIME, {"ntp": NOW + 3 * 3600})
+    token.tick()
+    eq(k_hellos(token), before)
+    # With the explicit confirmation the jump takes effect (and the purge runs).
+    ans = k.json(frame.SET_TIME, {"ntp": NOW + 15 * 86400, "confirm": True})
+    ok(ans["correction"] > 14 * 86400, ans)
+    token.tick()
+    eq(k_hellos(token), 0)
+
+
+def test_set_time_on_an_unset_clock_is_bounded_by_the_log():
+    port, token, k = ready_token()
+    before = _heard(port, token)
+    token.clock.forget()  # a reset on a port whose timer does not keep running
+    eq(k.json(frame.INFO)["clock"]["set"], False)
+    status, _ = k.call(frame.SET_TIME, json.dumps({"ntp": NOW + 20 * 86400}).encode())
+    eq(status, frame.DENIED)
+    token.tick()
+    eq(k_hellos(token), before)
+    k.json(frame.SET_TIME, {"ntp": NOW + 600})
+    eq(k.json(frame.INFO)["clock"]["set"], True)
+
+
+def test_deeply_nested_payloads_are_answered():
+    """Issue 10, point 8: a payload nested 1000 deep got no answer at all."""
+    port, token, k = ready_token()
+    for command in (frame.SET_TIME, frame.AUTH_REQUEST, frame.STORE_STATUS, frame.HISTORY_OPEN):
+        for payload in (b"[" * 1000 + b"]" * 1000, b'{"a":' * 300 + b"1" + b"}" * 300,
+                        b"[" * 2000):
+            status, body = k.call(command, payload)
+            eq(status, frame.BAD_PAYLOAD, body)
+    # brackets inside strings do not count
+    eq(k.call(frame.AUTH_REQUEST, json.dumps({"kind": "[[[[[[[[[[{{{{{{"}).encode())[0],
+       frame.BAD_PAYLOAD)
+    eq(k.json(frame.INFO)["state"], "ok")
+
+
 run(globals())
