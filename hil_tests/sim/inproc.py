@@ -23,6 +23,7 @@ same notifications twice. It has the surface `runner.play` uses, so
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import tempfile
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from hil_tests.sim.air import Advert, Node
 from hil_tests.sim.channel import AdvPlan, Channel, ScanPlan, receptions
 from hil_tests.sim.memflash import MemStorage
 from hil_tests.sim.phone import Phone
-from hil_tests.sim.world import serial_of
+from hil_tests.sim.world import SKEW_ENV, serial_of
 from provisioning.keys import load_server_key
 from provisioning.station import TokenOptions, provision_token
 from robert import timeutil
@@ -210,12 +211,19 @@ class InprocWorld:
         self.app = create_app(self.store, VirtualClock(self), Settings(seed=seed))
         self.queue = ReportQueue(self.folder / "kiosk-queue")
         self._server_key = load_server_key(_b64(self.store.public_key_spki()))
+        # Virtual time: the kiosk's server-clock bound (wall clock) is off while this world lives.
+        self._skew_env = os.environ.get(SKEW_ENV)
+        os.environ[SKEW_ENV] = "off"
 
     # ------------------------------------------------------------ life
     def start(self) -> InprocWorld:
         return self
 
     def close(self) -> None:
+        if self._skew_env is None:
+            os.environ.pop(SKEW_ENV, None)
+        else:
+            os.environ[SKEW_ENV] = self._skew_env
         self.store.close()
         if self._tmp is not None:
             self._tmp.cleanup()
