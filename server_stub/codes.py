@@ -100,7 +100,7 @@ def jwt_id(store: Store, code: str, now_ntp: int) -> str | None:
         header = json.loads(_b64url_decode(parts[0]))
         claims = json.loads(_b64url_decode(parts[1]))
         signature = _b64url_decode(parts[2])
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):  # RecursionError: deep nesting
         return None
     if not isinstance(header, dict) or not isinstance(claims, dict):
         return None

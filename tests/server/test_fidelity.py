@@ -12,6 +12,8 @@ import wave
 
 import pytest
 from cryptography.exceptions import InvalidSignature
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server_stub import codes
 from server_stub.clock import Clock
@@ -178,3 +180,30 @@ def test_status_body_of_an_unknown_epoch_day_is_430(world):
     body = c.auth_body(PREFIX_STATUS, world.now())
     body["epochId"] = max(c.tuples) + 96 * 30
     assert world.http.post("/api/v6/status", json=body).status_code == 430
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+JWT_PARTS = st.one_of(st.text(max_size=60), st.binary(max_size=60).map(_b64url),
+                      st.just(_b64url(b"[" * 3000)), st.just(_b64url(b'{"alg": "ES256"}')),
+                      st.just(_b64url(b'{"jti": "x", "iat": 1e400}')))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.one_of(st.text(max_size=200),
+                 st.lists(JWT_PARTS, min_size=3, max_size=3).map(".".join)))
+def test_jwt_code_parsing_never_raises(tmp_path_factory, text):
+    store = _fuzz_store(tmp_path_factory)
+    assert codes.jwt_id(store, text, 3_990_000_000) is None
+
+
+_STORES: dict = {}
+
+
+def _fuzz_store(factory):
+    from server_stub.store import Store
+    if "s" not in _STORES:
+        _STORES["s"] = Store(factory.mktemp("fuzz") / "s.db")
+    return _STORES["s"]
