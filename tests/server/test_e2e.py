@@ -91,8 +91,14 @@ def test_cli_outputs_and_help(tmp_path):
     key = serialization.load_der_public_key(base64.b64decode(cli("public-key", "--db", db)))
     assert key.curve.name == "secp256r1"
     assert cli("public-key", "--db", db) == cli("public-key", "--db", db)
-    for args in ([], ["new-code"], ["public-key"]):
+    for args in ([], ["new-code"], ["public-key"], ["declaration-key"], ["analytics-key"]):
         assert "--db" in cli(*args, "--help")
+    test, jwt = cli("new-code", "--db", db, "--kind", "test"), cli("new-code", "--db", db,
+                                                                   "--kind", "jwt")
+    assert len(test) == 12 and test.isalnum() and jwt.count(".") == 2
+    rsa = serialization.load_der_public_key(base64.b64decode(cli("declaration-key", "--db", db)))
+    assert rsa.key_size == 2048 and cli("declaration-key", "--db", db) != cli(
+        "analytics-key", "--db", db)
 
 
 def test_cli_errors_are_one_line(tmp_path):
