@@ -78,6 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--http-port", type=int, default=8088,
                        help="port of the kiosk page (default 8088; robert-server uses 8080)")
+    gw = sub.add_parser("gateway", epilog=EPILOG, help="run unattended as a home gateway",
+                        description="Listen for tokens' daily sync windows over BLE and run the "
+                                    "status check on each (clock, status, new identifiers, risk "
+                                    "on the token's light), unattended, until stopped. Reports "
+                                    "still go through the pharmacist (docs/kiosk.md).")
+    gw.add_argument("--server", default=DEFAULT_SERVER,
+                    help="ROBERT server root URL (default: %(default)s; env ROBERT_SERVER)")
+    gw.add_argument("--transport", default=os.environ.get("ROBERT_KIOSK_BLE_TRANSPORT", "usb:0"),
+                    help="the Bluetooth controller, a Bumble transport (default: %(default)s; "
+                         "env ROBERT_KIOSK_BLE_TRANSPORT)")
+    gw.add_argument("--timeout", type=float, default=3.0,
+                    help="seconds to wait for each token answer (default: %(default)s)")
     return parser
 
 
@@ -117,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "gateway":
+        from gateway.home import main_gateway
+
+        return main_gateway(args)
     bar = ProgressBar(sys.stderr.isatty() or os.environ.get("ROBERT_KIOSK_PROGRESS") == "1")
     try:
         result = asyncio.run(run(args, bar))
@@ -246,8 +262,10 @@ def render(result) -> str:
 
 def _render_view(view: flows.TokenView) -> str:
     lines = [f"== {view.headline} ==", f"Token {view.serial}: {view.state}"]
-    if view.tuples_until:
-        lines.append(f"Tuples until {view.tuples_until:%Y-%m-%d %H:%M} UTC")
+    if view.state != "not_provisioned":
+        from gateway.home import protected_until_text
+
+        lines.append(protected_until_text(view))
     lines.append(f"HELLOs in the log: {view.log_hellos}")
     if view.battery_pct is not None:
         lines.append(f"Battery: {view.battery_pct}%")

@@ -50,3 +50,26 @@ def test_token_and_iphone_side_by_side_iphone_reports(bench):
     assert answer.get("success", True) is not False
     bench.advance(35 * 60)
     assert bench.status(tok).risk_level == 4
+
+
+def test_mixed_room_every_close_pair_is_notified(tmp_path):
+    """Tokens, an Android and two iPhones an hour together; a token and an iPhone report.
+
+    Everyone else is at risk, and each reporter is at risk from the other: token <-> iPhone
+    (writes one way, service data the other), token <-> Android (adverts), Android <-> iPhone
+    (the iPhone writes, the Android reads), iPhone <-> iPhone (reads), token <-> token.
+    """
+    from pathlib import Path
+
+    from hil_tests.sim import runner, scenario
+    from hil_tests.sim.world import World
+
+    sc = scenario.load(Path(__file__).parent / "scenarios" / "mixed_room.json")
+    with World(tmp_path, seed=sc.seed) as world:
+        outcomes = runner.play(world, sc, say=lambda _line: None)
+        counts = dict(world.air.exchange_counts)
+        eve = world.phones["Eve"]
+    failed = [o.text for o in outcomes if not o.ok]
+    assert not failed, (failed, counts)
+    assert counts.get("write ok", 0) > 100 and counts.get("read ok", 0) > 50, counts
+    assert eve.by_channel.get("read", 0) > 0 and eve.by_channel.get("advert", 0) > 0

@@ -20,3 +20,9 @@ EXCHANGE_SERVICE_UUID = "0000fd64-0000-1000-8000-00805f9b34fb"
 EXCHANGE_CHAR_UUID = "a8f12d00-ee67-478b-b95f-65d599407756"  # WRITE (with response), as the apps
 EXCHANGE_PAYLOAD_MIN = 18  # HELLO(16) || version || txPower; Android BlePayloadTest refuses shorter
 EXCHANGE_PAYLOAD_MAX = 64  # longer writes are refused too: nothing but the payload is ever taken
+
+
+def uuid_bytes(uuid):
+    """The 16 bytes of a 128-bit UUID string, most significant first (adverts carry them reversed)."""
+    h = uuid.replace("-", "")
+    return bytes(int(h[i:i + 2], 16) for i in range(0, 32, 2))

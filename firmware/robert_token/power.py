@@ -41,6 +41,8 @@ DEFAULT_SCHEDULE = {
     "hello_rebuild_s": 20,  # new Time16 + MAC at least every 30 s
     "syncs_per_month": 2,
     "log_flush_s": 900,  # contact log batch written at least this often (and at each epoch)
+    "sync_window_s": 120,  # once a day, a connectable sync window for a home gateway (token.py)
+    "sync_adv_interval_ms": 200,  # advert interval inside that window (the HELLO advert pauses)
 }
 
 MODELS = {

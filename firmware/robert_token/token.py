@@ -29,6 +29,10 @@ SYNC_NEEDED = "sync_needed"
 OK = "ok"
 
 
+# flags + the complete list of 128-bit service UUIDs = the sync service (little-endian)
+SYNC_ADVERT = b"\x02\x01\x06\x11\x07" + bytes(reversed(gatt_profile.uuid_bytes(gatt_profile.SYNC_SERVICE_UUID)))
+
+
 def random_static_address(rand6):
     """A BLE random static address (two top bits set), most significant byte first."""
     a = bytearray(rand6)
@@ -70,6 +74,11 @@ class Token:
         self.staged = 0
         self.last_commit = None
         self.history = None
+        # the daily sync window (a home gateway syncs the token in it): a minute of the UTC day
+        # chosen by the token, so tokens of one household do not all open at once
+        r = port.random(2)
+        self.sync_offset_s = ((r[0] << 8) | r[1]) % (DAY_S // 60) * 60
+        self.in_sync_window = False
 
     def __repr__(self):
         return "Token(state=%s, <keys hidden>)" % self.state()
@@ -86,12 +95,66 @@ class Token:
             return SYNC_NEEDED
         return OK
 
-    def led_pattern(self, state):
+    def led_pattern(self, state, now=None):
         if self.busy_until is not None and self.clock.elapsed_ms() < self.busy_until:
             return "busy"
         if state == OK and self.risk.get("level") == 4:
             return "at_risk"
+        if state == OK and now is not None and self.protected_until() - now < self._warn_s():
+            return SYNC_NEEDED  # a day before the identifiers run out: sync it
         return state
+
+    def _warn_s(self):
+        """A day; half the bundle's span for bundles shorter than two days (else they warn at once)."""
+        t = self.tuples
+        if t.first_epoch is None or t.last_epoch is None:
+            return DAY_S
+        span = (t.last_epoch - t.first_epoch + 1) * (DAY_S // 96)
+        return DAY_S if span >= 2 * DAY_S else span // 2
+
+    def protected_until(self):
+        """NTP seconds at which the last tuple's epoch ends (0 without tuples)."""
+        last = self.tuples.last_epoch
+        return 0 if last is None or not self.tuples.count else epoch_start(last + 1)
+
+    def sync_window(self, now):
+        """(start, end) in NTP seconds of the current or next daily sync window."""
+        start = now - now % DAY_S + self.sync_offset_s
+        end = start + self.schedule["sync_window_s"]
+        if now >= end:
+            start += DAY_S
+            end += DAY_S
+        return start, end
+
+    def _sync_window_tick(self, now):
+        """Open or close the daily connectable sync window; seconds until its next change (or None).
+
+        Only on a port whose radio advertises connectable (`gatt_exchange`). In the
+        window the token advertises the sync service UUID alone (no name, no serial,
+        no HELLO) from its current random address, so a home gateway connects and
+        runs the status flow; outside it, the HELLO advert as usual.
+        """
+        radio = self.port.radio
+        if not getattr(radio, "gatt_exchange", False) or now is None or not self.keys.provisioned:
+            return None
+        start, end = self.sync_window(now)
+        if start <= now < end:
+            if not self.in_sync_window:
+                self.in_sync_window = True
+                if self.address is None:
+                    self.address = random_static_address(self.port.random(6))
+                radio.advertise(self.address, SYNC_ADVERT, self.schedule["sync_adv_interval_ms"],
+                                connectable=True)
+                self.advertising = True
+            return end - now
+        if self.in_sync_window:
+            self.in_sync_window = False
+            self._hello_at = None  # the HELLO advert comes back at once
+            if self.advertising:
+                radio.advertise(None, None, None)
+                self.advertising = False
+                self.epoch = None
+        return start - now
 
     def sync_activity(self):
         """A sync frame was handled: show `busy` for a few seconds."""
@@ -110,28 +173,40 @@ class Token:
         now_ms = self.clock.ntp_ms()
         now = None if now_ms is None else now_ms // 1000
         st = self.state(now)
-        self._show(self.led_pattern(st))
+        self._show(self.led_pattern(st, now))
+        window_s = self._sync_window_tick(now) if st != NOT_PROVISIONED else None
         try:
             self.log.due(elapsed, now)
         except OSError:
             self.heard["storage_errors"] += 1  # flash full or failing: the batch is counted as dropped
         busy_left = 0 if self.busy_until is None else self.busy_until - elapsed
         if st != OK:
-            self._stop_advertising()
+            if not self.in_sync_window:
+                self._stop_advertising()
             if now is None or st == NOT_PROVISIONED:
                 self._stop_scanning()  # nothing heard could be timed or kept
             else:
                 self._start_scanning()
                 self._daily(now)
-            return max(10, min(MAX_SLEEP_MS, busy_left)) if busy_left > 0 else MAX_SLEEP_MS
+            waits = [MAX_SLEEP_MS]
+            if busy_left > 0:
+                waits.append(busy_left)
+            if window_s is not None:
+                waits.append(window_s * 1000)
+            return max(10, min(waits))
         epoch = epoch_of(now)
         if epoch != self.epoch:
             self.ebid, self.ecc = self.tuples.find(epoch)
             self.epoch = epoch
             self.address = random_static_address(self.port.random(6))
             self._hello_at = None
+            if self.in_sync_window:  # the address changes with the EBID, in the window too
+                self.in_sync_window = False
+                window_s = self._sync_window_tick(now)
         rebuild_ms = self.schedule["hello_rebuild_s"] * 1000
-        if self._hello_at is None or elapsed - self._hello_at >= rebuild_ms:
+        if self.in_sync_window:
+            self._hello_at = elapsed  # the sync advert stands in for the HELLO until the window ends
+        elif self._hello_at is None or elapsed - self._hello_at >= rebuild_ms:
             self._advertise(now)
             self._hello_at = elapsed
         self._start_scanning()
@@ -139,6 +214,8 @@ class Token:
         waits = [epoch_start(epoch + 1) * 1000 - now_ms, self._hello_at + rebuild_ms - elapsed, MAX_SLEEP_MS]
         if busy_left > 0:
             waits.append(busy_left)
+        if window_s is not None:
+            waits.append(window_s * 1000)
         flush_at = self.log.flush_at(elapsed, now_ms)
         if flush_at is not None:
             waits.append(flush_at)
@@ -273,6 +350,9 @@ class Token:
             "risk": dict(self.risk),
             "battery": {"mv": mv, "pct": power.battery_pct(mv)},
             "link": dict(self.link),
+            "sync": {"protected_until": self.protected_until() or None,
+                     "window_at": self.sync_window(now)[0] if now is not None else None,
+                     "window_s": self.schedule["sync_window_s"], "in_window": self.in_sync_window},
             "radio": {"advertising": self.advertising, "scanning": self.scanning,
                       "address": None if self.address is None or not self.advertising else _hex(self.address)},
             "heard": dict(self.heard),

@@ -179,6 +179,23 @@ class World:
         since = int(self.now) - 14 * 86400
         return run(self._with_api(lambda api: self.phones[name].report(api, code, since)))
 
+    def add_home_gateway(self, pos: tuple[float, float]):
+        """A home gateway's radio on the air (hil_tests/sim/home.py) at `pos`."""
+        from hil_tests.sim.home import GatewayEar
+
+        ear = GatewayEar()
+        self.air.add_node(ear)
+        self.air.place(ear.name, pos)
+        self.home_ear = ear
+        return ear
+
+    def home_sync(self, name: str):
+        """The home gateway's sync of one token (gateway.home.sync_client), bytes over its pty."""
+        from gateway import home
+
+        return self._session(name, lambda pty: self.desk.on_port(
+            pty, lambda client, api: home.sync_client(client, api, "the simulated BLE link")))
+
     async def _with_api(self, fn):
         async with self.desk.api() as api:
             return await fn(api)

@@ -49,3 +49,45 @@ def test_any_write_is_refused_or_logged_never_raised(payload, rssi):
     if got:
         assert gatt_profile.EXCHANGE_PAYLOAD_MIN <= len(payload) <= gatt_profile.EXCHANGE_PAYLOAD_MAX
         assert _token.heard["hellos"] == before + 1
+
+
+def _exchange_token(count):
+    port = Port()
+    port.radio = ExchangeRadio()
+    _, token, _ = ready_token(port, count=count)
+    token.tick()
+    return port, token
+
+
+def test_daily_sync_window_shows_only_the_sync_service_then_the_hello_comes_back():
+    from robert_token.token import SYNC_ADVERT
+
+    port, token = _exchange_token(4 * 96)
+    now = token.clock.ntp()
+    start, end = token.sync_window(now)
+    assert 0 < end - start == token.schedule["sync_window_s"] and start - now < 86400
+    assert scanner.parse_advert(port.radio.adv[1]) is not None
+    port.clock.advance((start - now) * 1000 + 10)
+    token.tick()
+    addr, data, interval = port.radio.adv
+    assert data == SYNC_ADVERT and port.radio.connectable is True and interval == 200
+    assert scanner.parse_advert(data) is None and b"RT-" not in data  # no HELLO, no name, no serial
+    assert token.info()["sync"]["in_window"] is True
+    port.clock.advance(token.schedule["sync_window_s"] * 1000 + 10)
+    token.tick()
+    assert scanner.parse_advert(port.radio.adv[1]) is not None, "the HELLO advert is back"
+    assert token.info()["sync"]["window_at"] == start + 86400
+
+
+def test_led_says_sync_needed_a_day_before_the_identifiers_run_out():
+    port, token = _exchange_token(4 * 96)
+    until = token.protected_until()
+    assert token.info()["sync"]["protected_until"] == until
+    assert port.led.pattern == "ok"
+    now = token.clock.ntp()
+    port.clock.advance((until - 86400 - now - 60) * 1000)
+    token.tick()
+    assert port.led.pattern == "ok"
+    port.clock.advance(120 * 1000)
+    token.tick()
+    assert port.led.pattern == "sync_needed" and token.state() == "ok"  # still advertising
