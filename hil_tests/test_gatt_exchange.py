@@ -112,3 +112,14 @@ def test_iphone_advert_is_uuid_only():
     assert parse_advert(data) is None and has_robert_uuid(data)
     assert len(max_.exchange_payload(T0 + 5)) == 18
     assert _phone("Droid", "android", 2).exchange_payload(T0) is None  # Android's is WRITE-only
+
+
+def test_scenario_phones_take_an_os_and_a_plain_name_stays_an_android():
+    import pytest
+
+    from hil_tests.sim.scenario import ScenarioError, parse
+
+    sc = parse('{"phones": ["P", {"name": "Max", "os": "ios"}], "end": 10}')
+    assert sc.phones == ["P", "Max"] and sc.phone_os == {"P": "android", "Max": "ios"}
+    with pytest.raises(ScenarioError, match=r"phones\[0\]: 'os' is"):
+        parse('{"phones": [{"name": "Max", "os": "symbian"}]}')
