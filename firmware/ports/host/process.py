@@ -63,7 +63,7 @@ class HostToken:
         self.clock = (AirClock if air else SystemClock)(drift_ppm, clock_offset)
         self.pty = PtyLink(pty_link)
         self.air = None
-        self.ble_device = self.ble_transport = self.ble_server = None
+        self.ble_device = self.ble_transport = self.ble_server = self.ble_exchange = None
         self.port = None
         self.token = None
         self.usb_session = None
@@ -130,6 +130,12 @@ class HostToken:
         except Exception as exc:  # a core bug must not take the radio down: the write is lost
             log.error("exchange write of %d bytes failed: %s", len(data), type(exc).__name__)
 
+    def _on_ble_payload(self, data: bytes, rssi: int) -> bool:
+        """A central wrote into the FD64 characteristic over Bumble (ports/host/exchange.py)."""
+        if self.token is None:
+            return False
+        return self.token.on_hello_payload(data, rssi, self.clock.ticks_ms())
+
     # -- running --------------------------------------------------------------
     async def start(self) -> None:
         """Open the pty, join the air, bring BLE up; print PTY and READY."""
@@ -160,6 +166,9 @@ class HostToken:
         self.ble_device, self.ble_transport = await ble.open_device(
             self.ble_spec, serial, ble.address_for(serial))
         self.ble_server = ble.GattSyncServer(self.ble_device, self.new_session)
+        from ports.host.exchange import GattExchangeServer
+
+        self.ble_exchange = GattExchangeServer(self.ble_device, self._on_ble_payload)
         await ble.advertise(self.ble_device, serial)
         log.info("BLE sync service up on %s as %s", self.ble_spec, self.ble_device.random_address)
 
