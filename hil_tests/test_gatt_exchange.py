@@ -123,3 +123,15 @@ def test_scenario_phones_take_an_os_and_a_plain_name_stays_an_android():
     assert sc.phones == ["P", "Max"] and sc.phone_os == {"P": "android", "Max": "ios"}
     with pytest.raises(ScenarioError, match=r"phones\[0\]: 'os' is"):
         parse('{"phones": [{"name": "Max", "os": "symbian"}]}')
+
+
+def test_the_air_reads_connectable_adverts_and_refuses_odd_flags():
+    import pytest
+
+    from hil_tests.sim.air import AirMessageError, parse_token_message
+
+    line = b'{"op":"adv","addr":"c0c0c0c0c0c0","data":"020106","interval_ms":500,"connectable":true}'
+    assert parse_token_message(line)["connectable"] is True
+    assert parse_token_message(line.replace(b',"connectable":true', b""))["connectable"] is False
+    with pytest.raises(AirMessageError, match="connectable"):
+        parse_token_message(line.replace(b"true", b'"yes"'))

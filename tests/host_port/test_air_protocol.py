@@ -48,7 +48,7 @@ def test_fuzz_bytes_parse_or_clear_error(line):
     except AirProtocolError as exc:
         assert str(exc)
         return
-    assert msg["op"] in ("time", "rx")
+    assert msg["op"] in ("time", "rx", "write")
 
 
 _json = st.recursive(
@@ -58,7 +58,7 @@ _json = st.recursive(
 
 
 @given(st.dictionaries(st.sampled_from(["op", "t", "addr", "data", "rssi"]), _json)
-       | st.fixed_dictionaries({"op": st.sampled_from(["time", "rx"]), "t": _json,
+       | st.fixed_dictionaries({"op": st.sampled_from(["time", "rx", "write"]), "t": _json,
                                 "addr": _json, "data": _json, "rssi": _json}))
 def test_fuzz_json_objects_parse_or_clear_error(obj):
     try:
@@ -68,6 +68,27 @@ def test_fuzz_json_objects_parse_or_clear_error(obj):
     assert msg["t"] >= 0
     if msg["op"] == "rx":
         assert len(msg["addr"]) == 6 and -127 <= msg["rssi"] <= 20
+    if msg["op"] == "write":
+        assert isinstance(msg["data"], bytes) and len(msg["data"]) <= 512 and -127 <= msg["rssi"] <= 20
+
+
+def test_parse_write_and_refuse_bad_ones():
+    msg = parse_air_message(b'{"op":"write","t":5,"data":"00ff","rssi":-61.4}')
+    assert msg == {"op": "write", "t": 5.0, "data": b"\x00\xff", "rssi": -61}
+    for line, reason in [(b'{"op":"write","t":5,"data":"0","rssi":-6}', "not valid hex"),
+                         (b'{"op":"write","t":5,"data":"00","rssi":99}', "out of range"),
+                         (b'{"op":"write","t":5,"data":"' + b"00" * 513 + b'","rssi":-6}', "at most 512")]:
+        with pytest.raises(AirProtocolError, match=reason):
+            parse_air_message(line)
+
+
+def test_connectable_adverts_say_so():
+    sent = []
+    radio = AirRadio(sent.append)
+    assert radio.gatt_exchange is True
+    radio.advertise(b"\xc0" * 6, b"\x02\x01\x06", 500, connectable=True)
+    radio.advertise(b"\xc0" * 6, b"\x02\x01\x06", 500)
+    assert sent[0]["connectable"] is True and "connectable" not in sent[1]
 
 
 def test_radio_requests_become_adv_and_scan_messages():
