@@ -38,4 +38,16 @@ def run() -> list[Table]:
         u, p = power.average_current_ua(busy_hours=hours)
         battery.rows.append([f"{hours:g} h among people", u, power.battery_months(busy_hours=hours),
                              p["scanning"], p["advertising"]])
-    return [grid, battery]
+    from hil_tests.sim import population
+
+    town = Table("Town in one process (robert-bench town): the real token core, no process per token",
+                 ["tokens", "phones", "days", "districts", "wall s", "device-days / s",
+                  "token true+/false+/missed", "phone true+/false+/missed"])
+    for tokens, phones, days in ((30, 70, 14),):
+        r = population.run_town(tokens, phones, days, seed=1, positives=4, districts=2, workers=2)
+        t, p = r.counts["token"], r.counts["phone"]
+        town.rows.append([tokens, phones, days, 2, r.wall_s, r.devices * days / r.wall_s,
+                          f"{t.tp}/{t.fp}/{t.fn}", f"{p.tp}/{p.fp}/{p.fn}"])
+    town.note = ("1,000 devices for 14 days: `robert-bench town` (300 tokens, 700 phones, 2 districts); "
+                 "see docs/bench.md for the measured time.")
+    return [grid, battery, town]

@@ -43,3 +43,23 @@ def test_the_report_has_its_tables_and_plots(tmp_path):
     assert "| 1 m | token<-token |" in text and "months" in text
     for name in ("probability-consecutive.png", "frontier.png", "study.json"):
         assert (tmp_path / name).read_bytes()[:4] in (b"\x89PNG", b'{\n "')
+
+
+def test_a_small_town_counts_notifications_against_ground_truth():
+    from hil_tests.sim import population
+
+    first = population.run_district(4, 6, 1, seed=5, positives=3)
+    again = population.run_district(4, 6, 1, seed=5, positives=3)
+    assert first.counts == again.counts  # the seed fixes the town and every draw
+    total = sum(c.tp + c.fp + c.fn + c.tn for c in first.counts.values())
+    assert total == 10 - 3  # every person but the positives asked once
+    assert first.counts["token"].tp + first.counts["phone"].tp > 0  # someone was rightly warned
+
+
+def test_ground_truth_follows_the_health_definition():
+    from hil_tests.sim import population
+
+    g = [(6, 0.0, 16 * 60, {"P": (0, 0), "A": (1.5, 0), "B": (3, 0)}),
+         (6, 0.0, 10 * 60, {"P": (0, 0), "C": (1, 0)}), (6, 5e4, 6 * 60, {"P": (0, 0), "C": (1, 0)}),
+         (0, 0.0, 60 * 60, {"P": (0, 0), "D": (1, 0)})]
+    assert population.exposed(g, {"P"}, days=8) == {"A", "C"}  # B too far, D too long ago

@@ -29,6 +29,11 @@ class Channel:
         d = max(distance_m, 0.1)
         return self.rssi_at_1m + tx_power_dbm - 10.0 * self.exponent * math.log10(d)
 
+    def reach_m(self, tx_power_dbm: float = 0.0) -> float:
+        """Beyond this distance nothing is ever heard (mean 4 sigma under the sensitivity)."""
+        margin = self.rssi_at_1m + tx_power_dbm - (self.sensitivity_dbm - 4 * self.shadowing_db)
+        return max(1.0, 10 ** (margin / (10.0 * self.exponent))) + 1.0
+
     def receive(self, rng: random.Random, distance_m: float, tx_power_dbm: float = 0.0) -> int | None:
         """One advertising event: the RSSI it arrives with, or None when it is lost."""
         if rng.random() < self.packet_loss:
@@ -121,11 +126,19 @@ def receptions(channel: Channel, rng: random.Random, nodes, t0: float, t1: float
     heard = []
     if not scanners or not senders:
         return heard
+    reach = channel.reach_m(max(n.tx_power_dbm for n in senders))
+    grid: dict[tuple[int, int], list[int]] = {}
+    for i, tx in enumerate(senders):
+        grid.setdefault((int(tx.pos[0] // reach), int(tx.pos[1] // reach)), []).append(i)
     for rx in scanners:
         windows = list(rx.scan.windows(t0, t1))
         if not windows:
             continue
-        for tx in senders:
+        cx, cy = int(rx.pos[0] // reach), int(rx.pos[1] // reach)
+        near = sorted(i for gx in (cx - 1, cx, cx + 1) for gy in (cy - 1, cy, cy + 1)
+                      for i in grid.get((gx, gy), ()))
+        for i in near:  # in name order, as without the grid: the same draws
+            tx = senders[i]
             if tx is rx:
                 continue
             d = math.dist(rx.pos, tx.pos)
@@ -138,6 +151,7 @@ def receptions(channel: Channel, rng: random.Random, nodes, t0: float, t1: float
                     continue
                 advert = tx.advert_at(got[0])
                 if advert is not None:
-                    heard.append((got[0], rx, advert, got[1], tx) if with_sender else (got[0], rx, advert, got[1]))
+                    heard.append((got[0], rx, advert, got[1], tx) if with_sender else
+                                 (got[0], rx, advert, got[1]))
     heard.sort(key=lambda h: (h[0], h[1].name))
     return heard

@@ -3,6 +3,7 @@
     robert-bench sim --tokens 3 [--layout FILE] [--provision] [--speed X]
     robert-bench run SCENARIO.json [--seed N] [--start WHEN] [--keep DIR] [--inproc]
     robert-bench detection [--seeds N] [--out DIR] [--frontier]
+    robert-bench town [--tokens N] [--phones N] [--days N] [--districts N]
 
 Exit codes: 0 fine, 1 a scenario expectation failed, 2 bad usage or scenario
 file, 3 the world could not start.
@@ -56,7 +57,35 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--frontier", action="store_true",
                    help="also study every candidate schedule (detection.SCHEDULES) for the "
                         "battery/detection frontier (slower)")
+    t = sub.add_parser("town", help="a whole town in one process (the real token core, no process "
+                                    "per token): true and false notifications against ground truth")
+    t.add_argument("--tokens", type=int, default=300, help="tokens (default 300)")
+    t.add_argument("--phones", type=int, default=700, help="Android phones (default 700)")
+    t.add_argument("--days", type=int, default=14, help="simulated days (default 14)")
+    t.add_argument("--positives", type=int, default=20, help="people who report on the last day")
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--districts", type=int, default=2,
+                   help="independent districts, one world each (default 2)")
+    t.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     return p
+
+
+def cmd_town(args) -> int:
+    from hil_tests.sim import population
+    if not (0 <= args.tokens <= 100_000 and 0 <= args.phones <= 100_000 and 1 <= args.days <= 28
+            and 1 <= args.districts <= 1000 and 1 <= args.workers <= 64
+            and 0 <= args.positives <= args.tokens + args.phones):
+        print("robert-bench: town needs 0..100000 tokens and phones, 1..28 days, 1..1000 districts, "
+              "1..64 workers and no more positives than people", file=sys.stderr)
+        return EXIT_USAGE
+    r = population.run_town(args.tokens, args.phones, args.days, args.seed, args.positives,
+                            args.districts, args.workers)
+    print(f"{r.devices} devices, {r.days} days, {r.gatherings} gatherings, {r.token_wakeups} token "
+          f"wake-ups in {r.wall_s:.0f} s")
+    print("notified device  true+  false+  missed  true-")
+    for kind, c in r.counts.items():
+        print(f"{kind:<16} {c.tp:>5}  {c.fp:>6}  {c.fn:>6}  {c.tn:>5}")
+    return 0
 
 
 def cmd_detection(args) -> int:
@@ -178,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    return {"sim": cmd_sim, "run": cmd_run, "detection": cmd_detection}[args.cmd](args)
+    return {"sim": cmd_sim, "run": cmd_run, "detection": cmd_detection, "town": cmd_town}[args.cmd](args)
 
 
 if __name__ == "__main__":

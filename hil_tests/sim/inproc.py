@@ -23,6 +23,7 @@ same notifications twice. It has the surface `runner.play` uses, so
 from __future__ import annotations
 
 import asyncio
+import heapq
 import os
 import random
 import tempfile
@@ -200,6 +201,7 @@ class InprocWorld:
         # it as the air does.
         self.lazy = lazy
         self.nodes: dict[str, Node] = {}
+        self.on_air: dict[str, Node] = {}  # the nodes with a position: the only ones heard or woken
         self.cores: dict[str, CoreNode] = {}
         self.tokens: dict[str, CoreNode] = {}  # by scenario name
         self.phones: dict[str, Phone] = {}
@@ -265,6 +267,8 @@ class InprocWorld:
     def _add(self, node: Node) -> None:
         self.nodes[node.name] = node
         node.pos = self.positions.get(node.name)
+        if node.pos is not None:
+            self.on_air[node.name] = node
 
     def node_name(self, name: str) -> str:
         return name if name in self.phones else serial_of(name)
@@ -275,8 +279,7 @@ class InprocWorld:
             self._move(key, pos)
         else:
             self._move_seq += 1
-            self.moves.append((at, self._move_seq, key, pos))
-            self.moves.sort(key=lambda m: (m[0], m[1]))
+            heapq.heappush(self.moves, (at, self._move_seq, key, pos))
 
     def _move(self, key: str, pos: tuple[float, float] | None) -> None:
         self.positions[key] = pos
@@ -285,6 +288,10 @@ class InprocWorld:
             return
         back = node.pos is None and pos is not None
         node.pos = pos
+        if pos is None:
+            self.on_air.pop(key, None)
+        else:
+            self.on_air[key] = node
         if back and self.lazy and isinstance(node, CoreNode):
             node.run(self.now)  # it slept off the air: bring it up to date before anyone hears it
 
@@ -299,24 +306,27 @@ class InprocWorld:
             if self.now >= t_end:
                 return self.now
             nxt = t_end
-            for node in self.cores.values():
-                if node.wake < nxt and (node.pos is not None or not self.lazy):
+            for node in self._wakeable():
+                if node.wake < nxt:
                     nxt = node.wake
             if self.moves and self.moves[0][0] < nxt:
                 nxt = self.moves[0][0]
             nxt = max(nxt, self.now)
-            for t, rx, (addr, data), rssi in receptions(self.channel, self.rng, self.nodes.values(),
+            for t, rx, (addr, data), rssi in receptions(self.channel, self.rng, self.on_air.values(),
                                                          self.now, nxt):
                 rx.on_rx(t, addr, data, rssi)
             self.now = nxt
             while self.moves and self.moves[0][0] <= self.now:
-                _, _, key, pos = self.moves.pop(0)
+                _, _, key, pos = heapq.heappop(self.moves)
                 self._move(key, pos)
 
+    def _wakeable(self):
+        if not self.lazy:
+            return self.cores.values()
+        return [n for n in self.on_air.values() if isinstance(n, CoreNode)]
+
     def _wake_due(self) -> None:
-        due = sorted((n for n in self.cores.values()
-                      if n.wake <= self.now and (n.pos is not None or not self.lazy)),
-                     key=lambda n: n.name)
+        due = sorted((n for n in self._wakeable() if n.wake <= self.now), key=lambda n: n.name)
         for node in due:
             node.run(self.now)
         self.events += len(due)
@@ -366,9 +376,9 @@ class InprocWorld:
     def phone_status(self, name: str) -> int:
         return self._api(lambda api: self.phones[name].status(api, int(self.now)))
 
-    def phone_report(self, name: str) -> dict:
+    def phone_report(self, name: str, since_days: float = 14) -> dict:
         code = self.new_code()
-        since = int(self.now) - 14 * 86400
+        since = int(self.now - since_days * 86400)
         return self._api(lambda api: self.phones[name].report(api, code, since))
 
 
