@@ -162,3 +162,21 @@ def test_an_older_database_gets_the_risk_columns(tmp_path):
     assert s.registration(a).risk_epoch == 5
     s.close()
     Store(db).close()                           # a second open finds nothing to add
+
+
+def test_an_older_at_risk_row_gets_its_last_contact_day(tmp_path):
+    """An older stub kept the last contact's epoch in risk_epoch and no date: the reset rule
+    (by date) needs one, so opening gives it that epoch's UTC day."""
+    import sqlite3
+    db = tmp_path / "s.db"
+    s = Store(db)
+    a = s.add_registration(b"m" * 32, b"t" * 32, 4, NOW)
+    s.set_risk(a, NOW, 96 * 2000 + 50)
+    s.close()
+    raw = sqlite3.connect(db)
+    raw.execute("ALTER TABLE registrations DROP COLUMN last_contact_ntp")
+    raw.commit()
+    raw.close()
+    s = Store(db)
+    assert s.registration(a).last_contact_ntp == 3799958400 + 2000 * 86400
+    s.close()
