@@ -14,7 +14,14 @@ import sys
 from datetime import date
 
 from gateway import flows
-from gateway.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, KioskError, UsageError
+from gateway.errors import (
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_QUEUED,
+    EXIT_USAGE,
+    KioskError,
+    UsageError,
+)
 
 DEFAULT_SERVER = os.environ.get("ROBERT_SERVER", "http://127.0.0.1:8080")  # robert-server's default
 DEFAULT_PORT = os.environ.get("ROBERT_KIOSK_PORT", "auto")
@@ -78,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--http-port", type=int, default=8088,
                        help="port of the kiosk page (default 8088; robert-server uses 8080)")
+    serve.add_argument("--locale", default=os.environ.get("ROBERT_KIOSK_LOCALE"),
+                       help="language and region of the page's dates, e.g. fr-FR (default: the "
+                            "browser's; env ROBERT_KIOSK_LOCALE)")
     gw = sub.add_parser("gateway", epilog=EPILOG, help="run unattended as a home gateway",
                         description="Listen for tokens' daily sync windows over BLE and run the "
                                     "status check on each (clock, status, new identifiers, risk "
@@ -147,10 +157,21 @@ def main(argv: list[str] | None = None) -> int:
     bar.end()
     print(json.dumps(result.to_json() if hasattr(result, "to_json") else result, indent=1)
           if args.json else render(result))
-    return EXIT_OK
+    return EXIT_QUEUED if _undelivered(result) else EXIT_OK
+
+
+def _undelivered(result) -> bool:
+    """A report (or a retry) that left something in the queue: exit 6, never 0."""
+    if isinstance(result, flows.ReportResult):
+        return not result.delivered
+    if isinstance(result, dict) and "retried" in result:
+        return any(not r["delivered"] for r in result["retried"])
+    return False
 
 
 def _print_error(args, message: str, code: int) -> None:
+    if code == EXIT_QUEUED:
+        message += " In a terminal: robert-kiosk report --retry."
     if args.json:
         print(json.dumps({"error": message, "exit_code": code}))
     print(f"robert-kiosk: {message}", file=sys.stderr)
@@ -245,6 +266,8 @@ def render(result) -> str:
                      f"{result.clock_correction} s.")
         return "\n".join(lines)
     if isinstance(result, flows.ReportResult):
+        if not result.delivered:
+            return result.message
         return (f"{result.message}\nContacts sent: {result.contacts} ({result.hellos} HELLOs) "
                 f"since {result.window_from}."
                 + ("" if result.acknowledged else "\nThe token was not yet told; retry with "

@@ -80,3 +80,7 @@ class ReportQueued(KioskError):
     """A report could not be delivered yet; it waits, encrypted, in the kiosk's queue."""
 
     exit_code = EXIT_QUEUED
+
+    def __init__(self, message: str, entry_id: str | None = None) -> None:
+        super().__init__(message)
+        self.entry_id = entry_id

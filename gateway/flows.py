@@ -351,11 +351,12 @@ class ReportResult:
     queued_id: str | None = None  # set when the report waits in the queue
     message: str = ""
     validation_token: str | None = field(default=None, repr=False)
+    state: str = "delivered"  # the queue state it was left in (report_queue)
 
     def to_json(self) -> dict:
         return {"delivered": self.delivered, "contacts": self.contacts, "hellos": self.hellos,
                 "window_from": self.window_from.isoformat(), "acknowledged": self.acknowledged,
-                "queued_id": self.queued_id, "message": self.message}
+                "queued_id": self.queued_id, "message": self.message, "state": self.state}
 
 
 def check_code(code: str) -> str:
@@ -459,10 +460,15 @@ async def report_flow(client: TokenClient, api: RobertApi, code: str, *,
     _require_provisioned(info)
     queue = queue if queue is not None else rq.ReportQueue()
     for entry_id, entry in queue.entries():  # the same report typed again: deliver that one
-        if entry.get("code") == code and entry.get("serial") == info.get("serial"):
+        if entry.get("serial") == info.get("serial") and rq.same_code(entry, entry_id, code) \
+                and entry.get("state") not in rq.NEEDS_NEW_CODE:
             return await deliver(client, api, queue, entry_id, entry, None, progress)
     key = (info.get("serial"), code)
-    server_now = checked_server_time(await api.clock())
+    try:
+        server_now = checked_server_time(await api.clock())
+    except ServerUnreachable:
+        # Server down: read the history anyway and queue it (exit 6), by the kiosk's clock.
+        server_now = now_ntp()
     # Everything heard until now, by either clock (the token's may run a little ahead): the
     # window's end is fixed so that the same window can be reopened later for the ACK.
     token_now = _ntp_or_none((info.get("clock") or {}).get("ntp")) or 0
@@ -477,51 +483,82 @@ async def report_flow(client: TokenClient, api: RobertApi, code: str, *,
     contacts = to_report_contacts(stream)
     del stream
     entry = {"serial": info.get("serial"), "code": code, "contacts": contacts,
-             "from": start_ntp, "to": end_ntp, "state": rq.PENDING}
+             "from": start_ntp, "to": end_ntp, "state": rq.PENDING, "created": now_ntp()}
     entry_id = queue.add(entry)
-    return await deliver(client, api, queue, entry_id, entry, session, progress)
+    done = await deliver(client, api, queue, entry_id, entry, session, progress, present=True)
+    if done.delivered:  # sent again with a new code: the old refused/in-doubt entries are done
+        for old_id, old in queue.entries():
+            if old.get("serial") == entry["serial"] and old.get("state") in rq.NEEDS_NEW_CODE:
+                queue.remove(old_id)
+    return done
+
+
+# Queue entries this process is posting now: a `sending` entry not in here was cut by a crash.
+IN_FLIGHT: set[str] = set()
 
 
 async def deliver(client: TokenClient | None, api: RobertApi, queue: rq.ReportQueue,
                   entry_id: str, entry: dict, session: dict | None,
-                  progress: Progress) -> ReportResult:
-    """Post a queued report once, then ACK the token; the queue entry records every step."""
+                  progress: Progress, present: bool = False) -> ReportResult:
+    """Post a queued report at most once per possible delivery, then ACK the token.
+
+    The entry's state is written before each step (docs/kiosk.md, "Queue states"): `sending`
+    just before the POST, so a kiosk killed during it finds the entry in doubt. `present`: the
+    pharmacist typed this code just now (a refusal is then shown on the form and the entry
+    dropped, the token still holding everything); otherwise a refusal is kept in the queue
+    and shown.
+    """
     contacts = entry.get("contacts") or []
     n_contacts = entry.get("n_contacts", len(contacts))
     n_hellos = entry.get("n_hellos", count_hellos(contacts))
     start_day = ntp_to_datetime(entry["from"]).date()
 
     def result(delivered: bool, acked: bool, message: str, queued: str | None) -> ReportResult:
-        return ReportResult(delivered, n_contacts, n_hellos, start_day, acked, queued, message)
+        return ReportResult(delivered, n_contacts, n_hellos, start_day, acked, queued, message,
+                            state=entry.get("state", rq.DELIVERED))
 
-    if entry["state"] in (rq.PENDING, rq.IN_DOUBT):
+    state = entry["state"]
+    if state == rq.SENDING:  # an earlier POST was cut by a crash: the server may have it
+        state = rq.IN_DOUBT
+    if state in rq.NEEDS_NEW_CODE:
+        return result(False, False, rq.describe(entry), entry_id)
+    if state in (rq.PENDING, rq.IN_DOUBT):
         progress("upload", 0, 1)
-        was_in_doubt = entry["state"] == rq.IN_DOUBT
+        entry["state"], entry["before"] = rq.SENDING, state
+        entry["attempts"] = int(entry.get("attempts") or 0) + 1
+        queue.save(entry_id, entry)
+        IN_FLIGHT.add(entry_id)
         try:
             answer = await api.report(entry["code"], contacts)
         except InDoubt as exc:
             entry["state"] = rq.IN_DOUBT
             queue.save(entry_id, entry)
             raise rq_queued(exc, entry_id) from None
-        except ServerUnreachable as exc:
+        except ServerUnreachable as exc:  # provably never sent
+            entry["state"] = state
             queue.save(entry_id, entry)
             raise rq_queued(exc, entry_id) from None
         except ServerError as exc:
-            if exc.http_status >= 500:
+            if exc.http_status >= 500 or exc.http_status == 0:
                 entry["state"] = rq.IN_DOUBT
                 queue.save(entry_id, entry)
                 raise rq_queued(exc, entry_id) from None
-            if was_in_doubt and exc.http_status == 401:
-                # Our earlier attempt most likely used the single-use code before its answer
-                # was lost: do not post again, keep the token's history untouched.
+            if state == rq.IN_DOUBT:
+                # The code may have been used by the earlier attempt whose answer was lost, or
+                # may have expired unused: the v6 API cannot tell. Keep it and say so.
+                entry.update(state=rq.DOUBT, reason=exc.message)
+                queue.save(entry_id, entry)
+                return result(False, False, rq.describe(entry), entry_id)
+            if present:  # refused for good and the pharmacist is here: the form shows why
                 queue.remove(entry_id)
-                return result(True, False, "The server had already used this code, most likely "
-                              "for the earlier attempt whose answer was lost. The report is not "
-                              "sent twice; the token keeps its history.", None)
-            queue.remove(entry_id)  # refused for good (bad code): nothing to retry
-            raise
+                raise
+            entry.update(state=rq.REFUSED, reason=exc.message)
+            queue.save(entry_id, entry)
+            return result(False, False, rq.describe(entry), entry_id)
+        finally:
+            IN_FLIGHT.discard(entry_id)
         if answer.get("success") is False:  # 200 but not accepted: keep it for a retry
-            entry["state"] = rq.PENDING
+            entry["state"] = state
             queue.save(entry_id, entry)
             raise rq_queued(ServerError("The server did not accept the report ("
                                         f"{str(answer.get('message') or 'no reason')[:100]})."),
@@ -529,7 +566,8 @@ async def deliver(client: TokenClient | None, api: RobertApi, queue: rq.ReportQu
         # Accepted: keep only what the ACK needs, drop the contact data and the code.
         entry = {"serial": entry.get("serial"), "from": entry["from"], "to": entry["to"],
                  "state": rq.DELIVERED, "n_contacts": n_contacts, "n_hellos": n_hellos,
-                 "message": answer.get("message")}
+                 "message": answer.get("message"), "code_tag": rq.code_tag(entry_id, entry["code"]),
+                 "created": entry.get("created"), "delivered_at": now_ntp()}
         queue.save(entry_id, entry)
         progress("upload", 1, 1)
     message = entry.get("message") or "Report accepted by the server."
@@ -539,8 +577,9 @@ async def deliver(client: TokenClient | None, api: RobertApi, queue: rq.ReportQu
     try:
         await acknowledge(client, entry, session)
     except KioskError as exc:
-        return result(True, False, f"Report delivered, but the token could not be told "
-                      f"({exc.message}); retry with the token plugged in.", entry_id)
+        return result(True, False, f"Report accepted by the server, but the token could not be "
+                      f"told ({exc.message}); nothing more needs sending: plug the token in and "
+                      "press Retry to mark its history.", entry_id)
     queue.remove(entry_id)
     return result(True, True, message, None)
 
@@ -564,9 +603,9 @@ async def acknowledge(client: TokenClient, entry: dict, session: dict | None) ->
 
 def rq_queued(exc: KioskError, entry_id: str) -> ReportQueued:
     """The error for a report left in the queue: what failed, and that nothing was lost."""
-    return ReportQueued(f"{exc.message} The report is kept encrypted in the kiosk's queue "
-                        f"(entry {entry_id}); nothing was erased from the token. Retry later "
-                        "with `robert-kiosk report --retry`.")
+    return ReportQueued(f"{exc.message} The report is kept, encrypted, in the kiosk's queue and "
+                        "nothing was erased from the token: it is sent again by itself while "
+                        "the kiosk page runs, or now with Retry.", entry_id)
 
 
 async def retry_flow(client: TokenClient | None, api: RobertApi, queue: rq.ReportQueue,
@@ -575,6 +614,8 @@ async def retry_flow(client: TokenClient | None, api: RobertApi, queue: rq.Repor
     progress = progress or _noop
     results = []
     for entry_id, entry in queue.entries():
+        if entry_id in IN_FLIGHT:  # being posted by this process right now
+            continue
         same_token = client is not None
         if same_token and entry.get("serial"):
             same_token = (await client.info()).get("serial") == entry["serial"]
@@ -623,12 +664,16 @@ async def erase_flow(client: TokenClient, api: RobertApi,
 
 
 async def retire_flow(client: TokenClient, api: RobertApi,
-                      progress: Progress | None = None) -> RetireResult:
-    """Unregister on the server (token-built request), then factory-reset the token."""
+                      progress: Progress | None = None, serial: str | None = None) -> RetireResult:
+    """Unregister on the server (token-built request), then factory-reset the token; `serial`
+    (typed by the pharmacist on the page) must be this token's."""
     progress = progress or _noop
     progress("clock", 0, 3)
     info = await client.info()
     _require_provisioned(info)
+    if serial is not None and serial.strip().upper() != str(info.get("serial")).upper():
+        raise UsageError(f"The serial typed ({serial[:20]}) is not this token's "
+                         f"({info.get('serial')}): nothing was done.")
     await set_clock_from_server(client, api)
     progress("server", 1, 3)
     try:

@@ -10,6 +10,7 @@ and acknowledged; its contact data is dropped as soon as the server has it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -23,10 +24,45 @@ from gateway.errors import KioskError
 KEY_FILE = "queue.key"
 SUFFIX = ".report"
 
-# Entry states: the report's life in the queue.
-PENDING = "pending"  # not delivered; safe to post
+# Entry states: the report's life in the queue (docs/kiosk.md, "Queue states").
+PENDING = "pending"  # not delivered; safe to post (never sent, or provably not received)
+SENDING = "sending"  # written just before the POST: found at a restart, it means in doubt
 IN_DOUBT = "in_doubt"  # posted, but the answer was lost: the server may have it
 DELIVERED = "delivered"  # the server accepted it; the token still needs HISTORY_ACK
+REFUSED = "refused"  # never received, then the code was refused (expired while queued)
+DOUBT = "doubt"  # in doubt, then the code was refused: used by the lost attempt, or expired
+NEEDS_NEW_CODE = (REFUSED, DOUBT)  # kept and shown until sent again with a new code
+TO_SEND = (PENDING, SENDING, IN_DOUBT)
+
+
+def code_tag(entry_id: str, code: str) -> str:
+    """What a delivered entry keeps of its code: enough to recognise the same report typed
+    again (the code itself is dropped with the contacts)."""
+    return hashlib.sha256(f"{entry_id}:{code}".encode()).hexdigest()[:32]
+
+
+def same_code(entry: dict, entry_id: str, code: str) -> bool:
+    if entry.get("code") is not None:
+        return entry["code"] == code
+    return entry.get("code_tag") == code_tag(entry_id, code)
+
+
+def describe(entry: dict) -> str:
+    """The sentence the pharmacist sees for an entry that needs a person."""
+    reason = entry.get("reason") or "the code was refused"
+    if entry.get("state") == DOUBT:
+        return ("In doubt: the report may or may not have reached the server (an earlier "
+                f"attempt's answer was lost, and now {reason[:1].lower() + reason[1:]}). Ask "
+                "the holder for a new code and send again.")
+    if entry.get("state") == REFUSED:
+        return (f"Not delivered: {reason} Ask the holder for a new code and send again; "
+                "the token still holds its history.")
+    return {PENDING: "Waiting to be sent.", SENDING: "In doubt: being sent, or cut off while "
+            "sent; it is sent again (at most once more) by the next retry.",
+            IN_DOUBT: "In doubt: sent, but the server's answer was lost; the next retry asks "
+            "again (the code can be used once only).",
+            DELIVERED: "Delivered; the token still needs to be told (plug it in and press "
+            "Retry)."}.get(entry.get("state"), "Unknown state.")
 
 
 def default_dir() -> Path:
@@ -85,6 +121,24 @@ class ReportQueue:
         if path.exists():
             path.unlink()
             _fsync_dir(self.directory)
+
+    def summaries(self) -> list[dict]:
+        """What the page lists: no code, no contact data."""
+        out = []
+        for entry_id in self.ids():
+            try:
+                e = self.load(entry_id)
+            except (QueueError, ValueError, OSError) as exc:
+                out.append({"id": entry_id, "state": "damaged", "serial": None,
+                            "text": getattr(exc, "message", "damaged entry")})
+                continue
+            if "answer" in e:  # a kept status answer, not a report
+                continue
+            contacts = e.get("contacts") or []
+            out.append({"id": entry_id, "serial": e.get("serial"), "state": e.get("state"),
+                        "contacts": e.get("n_contacts", len(contacts)), "created": e.get("created"),
+                        "delivered_at": e.get("delivered_at"), "text": describe(e)})
+        return out
 
     def __len__(self) -> int:
         return len(self.ids())

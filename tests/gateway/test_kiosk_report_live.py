@@ -166,9 +166,11 @@ def test_cli_report_then_retry_from_the_queue(seeded_token, server, tmp_path):
     out = subprocess.run([*KIOSK, "report", "--port", seeded_token.pty, "--server", dead,
                           "--code", code, "--test-date", date.today().isoformat(), "--yes",
                           "--queue", queue], capture_output=True, text=True, timeout=120)
-    # the clock comes from the server first: with no server nothing is read, nothing queued
-    assert out.returncode == 4, out.stderr
+    # Issue 10, point 5: a server down at the start used to queue nothing (exit 4); the
+    # history is now read and queued (exit 6), and typing the same report again delivers it.
+    assert out.returncode == 6, out.stderr
     assert "cannot be reached" in out.stderr and code not in out.stderr + out.stdout
+    assert len(ReportQueue(queue)) == 1
     out = subprocess.run([*KIOSK, "report", "--port", seeded_token.pty, "--server", server.url,
                           "--code", code, "--test-date", date.today().isoformat(), "--yes",
                           "--queue", queue, "--json"], capture_output=True, text=True,

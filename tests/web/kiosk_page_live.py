@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -46,6 +47,24 @@ class KioskProcess:
                     return self
             time.sleep(0.1)
         raise RuntimeError(f"robert-kiosk serve did not answer: {self.log()}")
+
+    def secret(self) -> str:
+        """The per-start secret, read from the page as the kiosk's own browser gets it."""
+        page = httpx.get(self.url + "/", timeout=10).text
+        return re.search(r'name="kiosk-secret" content="([^"]+)"', page).group(1)
+
+    def api(self, method: str, path: str, **kw) -> httpx.Response:
+        """A call to the page's API as the page makes it (with the secret)."""
+        headers = {"X-Kiosk-Secret": self.secret(), **kw.pop("headers", {})}
+        if "content" in kw:
+            headers.setdefault("Content-Type", "application/json")
+        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kw)
+
+    def token_ids(self) -> list[str]:
+        return [t["id"] for t in self.api("GET", "/api/tokens").json()["tokens"]]
+
+    def view(self, index: int) -> dict | None:
+        return self.api("GET", "/api/tokens").json()["tokens"][index]["view"]
 
     def log(self) -> str:
         return (self.folder / "kiosk.log").read_text(errors="replace")[-3000:]

@@ -14,7 +14,11 @@ from gateway.web.app import check_report_form
 
 
 def post(system, path: str, body) -> httpx.Response:
-    return httpx.post(system["kiosk"].url + path, json=body, timeout=10)
+    return system["kiosk"].api("POST", path.replace("/t1/", f"/{_first(system)}/"), json=body)
+
+
+def _first(system) -> str:
+    return system["kiosk"].token_ids()[0]
 
 
 @pytest.mark.parametrize("body, words", [
@@ -38,19 +42,18 @@ def test_erase_and_retire_need_confirmation(system):
 
 def test_unknown_token_and_job(system):
     assert post(system, "/api/tokens/t99/status", {}).status_code == 404
-    answer = httpx.get(system["kiosk"].url + "/api/jobs/nope", timeout=10)
+    answer = system["kiosk"].api("GET", "/api/jobs/nope")
     assert answer.status_code == 404 and "not known" in answer.json()["error"]
 
 
 def test_not_json_body(system):
-    answer = httpx.post(system["kiosk"].url + "/api/tokens/t1/report", content=b"\xff{",
-                        headers={"Content-Type": "application/json"}, timeout=10)
+    answer = system["kiosk"].api("POST", f"/api/tokens/{_first(system)}/report", content=b"\xff{")
     assert answer.status_code == 400 and "not understood" in answer.json()["error"]
 
 
 def test_token_list_shows_views_and_errors(system):
-    tokens = httpx.get(system["kiosk"].url + "/api/tokens", timeout=10).json()["tokens"]
-    assert [t["id"] for t in tokens] == ["t1", "t2", "t3"]
+    tokens = system["kiosk"].api("GET", "/api/tokens").json()["tokens"]
+    assert len({t["id"] for t in tokens}) == 3
     assert tokens[0]["view"]["serial"] == "RT-W0000001"
     assert tokens[1]["view"]["headline"] == "Not provisioned"
     # Nothing plugged in on the third port: plain words, and the other tokens are still shown.
@@ -76,9 +79,10 @@ def test_fuzz_report_form(body):
 
 def test_other_sites_cannot_post(system):
     """A page of another site must not drive the kiosk (e.g. retire a token)."""
-    url = system["kiosk"].url + "/api/tokens/t1/retire"
-    answer = httpx.post(url, json={"confirm": True}, headers={"Origin": "http://evil.example"}, timeout=10)
+    kiosk = system["kiosk"]
+    path = f"/api/tokens/{_first(system)}/retire"
+    answer = kiosk.api("POST", path, json={"confirm": True}, headers={"Origin": "http://evil.example"})
     assert answer.status_code == 403 and "other sites" in answer.json()["error"]
     # A "simple" cross-site form post (text/plain, no preflight) is not read as JSON.
-    answer = httpx.post(url, content=b'{"confirm": true}', headers={"Content-Type": "text/plain"}, timeout=10)
+    answer = kiosk.api("POST", path, content=b'{"confirm": true}', headers={"Content-Type": "text/plain"})
     assert answer.status_code == 400 and "not JSON" in answer.json()["error"]

@@ -89,9 +89,10 @@ def test_unprovisioned_token_and_keyboard_use(system, browser):
     assert page.locator("#btn-status").is_disabled()
     assert page.locator("#btn-report").is_disabled()
     # The list refreshes every few seconds: keyboard focus stays on the same token.
-    assert page.evaluate("document.activeElement.dataset.token") == "t2"
+    second = kiosk.token_ids()[1]
+    assert page.evaluate("document.activeElement.dataset.token") == second
     page.evaluate("refreshList()")
-    assert page.evaluate("document.activeElement.dataset.token") == "t2"
+    assert page.evaluate("document.activeElement.dataset.token") == second
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Enter")  # back to the first token, still by keyboard
     page.wait_for_function("document.querySelector('#headline').textContent !== 'Not provisioned'")
@@ -106,7 +107,7 @@ def test_page_never_shows_key_material(system, browser):
     page = browser.new_page()
     page.goto(kiosk.url)
     page.locator("#tokens button").first.wait_for()
-    api = httpx.get(kiosk.url + "/api/tokens", timeout=10).text
+    api = kiosk.api("GET", "/api/tokens").text
     for text in (page.content(), api):
         assert not re.search(r"[0-9a-fA-F]{64}", text)
         assert not re.search(r"[A-Za-z0-9+/]{43}=", text)
@@ -128,6 +129,10 @@ def test_erase_then_retire_with_confirmation(system, browser):
     page.wait_for_function("document.querySelector('#message').textContent.startsWith('History erased')",
                            timeout=30_000)
     page.click("#btn-retire")
+    assert page.locator("#btn-confirm").is_disabled()  # the serial must be typed, as WIPE in the CLI
+    page.fill("#confirm-serial", "RT-W0000009")
+    assert page.locator("#btn-confirm").is_disabled()
+    page.fill("#confirm-serial", "RT-W0000001")
     page.click("#btn-confirm")
     page.wait_for_function("document.querySelector('#message').textContent.includes('retired')",
                            timeout=30_000)

@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { tokens: [], selected: null, job: null, confirmAction: null, listing: false };
+const state = { tokens: [], selected: null, job: null, confirmAction: null, listing: false, queue: [] };
 const LIST_EVERY_MS = 4000;
 const JOB_EVERY_MS = 300;
 const STAGES = {
@@ -12,11 +12,22 @@ const STAGES = {
   server: "Telling the server", token: "Updating the token", done: "Finishing", starting: "Starting",
 };
 
+// The per-start secret the kiosk put in this page: every API call must carry it.
+const SECRET = (document.querySelector('meta[name="kiosk-secret"]') || {}).content || "";
+// Dates in the kiosk's locale (robert-kiosk serve --locale), else the browser's; 24-hour.
+const LOCALE = (() => {
+  const m = (document.querySelector('meta[name="kiosk-locale"]') || {}).content || "";
+  return m && !m.startsWith("__") ? m : (navigator.language || "en-GB");
+})();
+const reported = {};  // serial -> Date of a report accepted on this page
+
 async function api(method, path, body) {
   let answer;
+  const headers = { "X-Kiosk-Secret": SECRET };
+  if (body) headers["Content-Type"] = "application/json";
   try {
     answer = await fetch(path, {
-      method, headers: body ? { "Content-Type": "application/json" } : {},
+      method, headers, credentials: "same-origin",
       body: body ? JSON.stringify(body) : undefined,
     });
   } catch (e) {
@@ -30,18 +41,43 @@ async function api(method, path, body) {
   return data;
 }
 
+function headlineText(view) {
+  if (!view) return "Token not answering";
+  const when = reported[view.serial];
+  if (when && !(view.risk_level > 0)) return `Reported on ${formatDay(when)}`;
+  return view.headline;
+}
+
 function headlineClass(view) {
   if (!view) return "off";
+  if (reported[view.serial] && !(view.risk_level > 0)) return "warn";
   if (view.state === "not_provisioned") return "off";
   if (view.risk_level > 0) return "risk";
   if (view.headline === "Not at risk") return "ok";
   return "warn";
 }
 
+function formatDay(d) {
+  return d.toLocaleDateString(LOCALE, { day: "numeric", month: "short", year: "numeric" });
+}
+
+// "until the end of 4 Dec 2026" for a local midnight (never an ambiguous "00:00"), else
+// "5 Dec 2026, 01:00" in 24-hour time.
+function formatUntil(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (isNaN(d)) return iso;
+  if (d.getHours() === 0 && d.getMinutes() === 0) {
+    const dayBefore = new Date(d.getTime() - 60 * 1000);
+    return `until the end of ${formatDay(dayBefore)}`;
+  }
+  return `until ${formatDate(iso)}`;
+}
+
 function formatDate(iso) {
   if (!iso) return "—";
   const d = new Date(iso);
-  return isNaN(d) ? iso : d.toLocaleString(undefined, { day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit" });
+  return isNaN(d) ? iso : d.toLocaleString(LOCALE, { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 }
 
 function renderList() {
@@ -82,15 +118,21 @@ function renderToken() {
   const v = t.view;
   $("serial").textContent = v ? v.serial : t.port;
   const h = $("headline");
-  h.textContent = v ? v.headline : "Token not answering";
+  h.textContent = headlineText(v);
   h.className = "headline " + headlineClass(v);
   $("details").hidden = !v;
   if (v) {
-    $("d-tuples").textContent = formatDate(v.tuples_until);
+    $("d-tuples").textContent = formatUntil(v.tuples_until);
     $("d-battery").textContent = v.battery_pct == null ? "—" : `${v.battery_pct} %`;
     $("d-hellos").textContent = String(v.log_hellos);
   }
-  if (!v && t.error && !state.job) showMessage(t.error, true);
+  // A token that stopped answering is said apart: a job's result stays on screen.
+  $("token-error").textContent = !v && t.error ? t.error : "";
+  $("token-error").hidden = !(!v && t.error);
+  const advice = $("advice");
+  advice.hidden = !(v && v.state === "not_provisioned");
+  advice.textContent = "This token has no keys yet. Give it to the provisioning station "
+    + "(robert-provision token) before the holder uses it; nothing can be done with it here.";
   const busy = Boolean(state.job) || t.busy;
   const provisioned = v && v.state !== "not_provisioned";
   $("btn-status").disabled = busy || !provisioned;
@@ -121,6 +163,7 @@ async function refreshList() {
   }
   renderList();
   renderToken();
+  refreshQueue();
 }
 
 function select(id) {
@@ -130,6 +173,44 @@ function select(id) {
   renderList();
   renderToken();
   if (!$("btn-status").disabled) $("btn-status").focus();
+}
+
+async function refreshQueue() {
+  try {
+    state.queue = (await api("GET", "/api/queue")).entries;
+  } catch (e) {
+    return;
+  }
+  const ul = $("queue-list");
+  ul.replaceChildren();
+  for (const q of state.queue) {
+    const li = document.createElement("li");
+    li.className = "queue-" + q.state;
+    li.dataset.state = q.state;
+    li.textContent = `${q.serial || "?"}: ${q.text}`;
+    ul.append(li);
+  }
+  $("queue").hidden = !state.queue.length;
+}
+
+async function retryQueue() {
+  $("btn-retry").disabled = true;
+  $("queue-message").textContent = "Sending…";
+  let job;
+  try {
+    job = await api("POST", "/api/queue/retry", {});
+    while (job.state === "running") {
+      await new Promise((r) => setTimeout(r, JOB_EVERY_MS));
+      job = await api("GET", `/api/jobs/${job.id}`);
+    }
+    const res = (job.result && job.result.retried) || [];
+    $("queue-message").textContent = job.state !== "done" ? job.error
+      : !res.length ? "Nothing could be sent now." : res.map((r) => r.message).join(" ");
+  } catch (e) {
+    $("queue-message").textContent = e.message;
+  }
+  $("btn-retry").disabled = false;
+  refreshQueue();
 }
 
 function closePanels() {
@@ -155,15 +236,15 @@ function showProgress(job) {
 }
 
 const DONE_TEXT = {
-  status: (r) => `Status checked: ${r.token.headline}.` + (r.tuples_written ? ` The token is protected until ${formatDate(r.token.tuples_until)}.` : ""),
-  report: (r) => !r.acknowledged ? r.message
+  status: (r) => `Status checked: ${r.token.headline}.` + (r.tuples_written ? ` The token is protected ${formatUntil(r.token.tuples_until)}.` : ""),
+  report: (r) => !r.delivered ? r.message : !r.acknowledged ? r.message
     : r.contacts === 0 ? "Report accepted by the server. The token had recorded no contacts in the period. Thank the holder."
     : `Report accepted by the server: ${r.contacts} contact${r.contacts === 1 ? "" : "s"} sent. Thank the holder.`,
   erase: (r) => `History erased: ${r.erased_on_token} records removed from the token and the server was told.`,
   retire: (r) => `Token ${r.serial} retired: unregistered and wiped. It can go back to provisioning.`,
 };
 
-async function runJob(path, body) {
+async function runJob(path, body, keepForm) {
   closePanels();
   showMessage("", false);
   let job;
@@ -184,9 +265,12 @@ async function runJob(path, body) {
   state.job = null;
   showProgress(null);
   // A status result is news, good or bad: the headline's colour says which, not the message's.
-  if (job.state === "done") showMessage(DONE_TEXT[job.kind](job.result), false, job.kind === "status");
-  else showMessage(job.error, true);
   const t = current();
+  const failed = job.state !== "done" || (job.kind === "report" && !job.result.delivered);
+  if (job.state === "done") showMessage(DONE_TEXT[job.kind](job.result), failed, job.kind === "status");
+  else showMessage(job.error, true);
+  if (job.state === "done" && job.kind === "report" && job.result.delivered && t && t.view) reported[t.view.serial] = new Date();
+  if (failed && keepForm) { $("actions").hidden = true; $("report-form").hidden = false; }  // inputs kept
   if (job.result && job.result.token && t) t.view = job.result.token;
   renderToken();
   refreshList();
@@ -209,9 +293,14 @@ function updateDateLabel() {
   $("report-date-label").textContent = when === "onset" ? "Date symptoms started" : "Date of the positive test";
 }
 
-function askConfirm(text, action) {
+function askConfirm(text, action, serial) {
   $("actions").hidden = true;
   $("confirm-text").textContent = text;
+  $("confirm-serial-box").hidden = !serial;
+  $("confirm-serial").value = "";
+  $("confirm-serial-hint").textContent = serial || "";
+  $("btn-confirm").disabled = Boolean(serial);
+  $("confirm-serial").oninput = () => { $("btn-confirm").disabled = $("confirm-serial").value.trim().toUpperCase() !== serial.toUpperCase(); };
   state.confirmAction = action;
   $("confirm").hidden = false;
   $("btn-confirm-cancel").focus();
@@ -234,14 +323,18 @@ document.addEventListener("DOMContentLoaded", () => {
     runJob(tokenPath("report"), {
       code, consent: $("consent").checked,
       onset: when === "onset" ? date : null, test_date: when === "test" ? date : null,
-    });
+    }, true);
   });
   $("btn-erase").addEventListener("click", () => askConfirm(
     "Erase this token's history on the token and on the server? This cannot be undone.",
     () => runJob(tokenPath("erase"), { confirm: true })));
-  $("btn-retire").addEventListener("click", () => askConfirm(
-    "Retire this token? It is unregistered from the server and wiped. This cannot be undone.",
-    () => runJob(tokenPath("retire"), { confirm: true })));
+  $("btn-retire").addEventListener("click", () => {
+    const t = current();
+    const serial = t && t.view ? t.view.serial : "";
+    askConfirm("Retire this token? It is unregistered from the server and wiped. This cannot be undone.",
+      () => runJob(tokenPath("retire"), { confirm: true, serial: $("confirm-serial").value.trim() }), serial);
+  });
+  $("btn-retry").addEventListener("click", retryQueue);
   $("btn-confirm").addEventListener("click", () => { const a = state.confirmAction; state.confirmAction = null; a && a(); });
   $("btn-confirm-cancel").addEventListener("click", () => { closePanels(); });
   document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !state.job) closePanels(); });
