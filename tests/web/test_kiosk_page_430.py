@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import httpx
 import pytest
 from kiosk_page_live import KioskProcess, missing_parts, server_in, token_in
 
@@ -25,11 +24,12 @@ def test_status_of_a_token_gone_from_the_server_says_re_provision(tmp_path):
                          "--server-key", server.public_key()]) == 0
         asyncio.run(_unregister(token.pty, server.url))
         kiosk = KioskProcess(tmp_path / "kiosk", server.url, [token.pty]).start()
-        job = httpx.post(kiosk.url + "/api/tokens/t1/status", json={}, timeout=10).json()
+        token_id = kiosk.token_ids()[0]  # random ids, the page's secret (issue 10)
+        job = kiosk.api("POST", f"/api/tokens/{token_id}/status", json={}).json()
         deadline = time.monotonic() + 60
         while job["state"] == "running" and time.monotonic() < deadline:
             time.sleep(0.2)
-            job = httpx.get(f"{kiosk.url}/api/jobs/{job['id']}", timeout=10).json()
+            job = kiosk.api("GET", f"/api/jobs/{job['id']}").json()
         assert job["state"] == "failed", job
         assert "registration is gone" in job["error"] and "re-provision" in job["error"]
     finally:
