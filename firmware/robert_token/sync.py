@@ -41,9 +41,10 @@ def _b64(data):
     return b2a_base64(data).decode().strip()
 
 
-def _too_deep(data):
-    """True when brackets outside strings nest deeper than MAX_JSON_DEPTH (a recursive parser
-    on a device's small stack must never see such a payload)."""
+def json_too_deep(data, limit=MAX_JSON_DEPTH):
+    """True when brackets outside strings nest deeper than `limit`, checked before parsing (a
+    recursive parser on a device's small stack must never see such a payload; the kiosk page
+    uses the same check)."""
     depth = 0
     in_str = False
     esc = False
@@ -59,7 +60,7 @@ def _too_deep(data):
             in_str = True
         elif b == 0x5B or b == 0x7B:
             depth += 1
-            if depth > MAX_JSON_DEPTH:
+            if depth > limit:
                 return True
         elif b == 0x5D or b == 0x7D:
             depth -= 1
@@ -67,7 +68,7 @@ def _too_deep(data):
 
 
 def _json(payload):
-    if payload and _too_deep(payload):
+    if payload and json_too_deep(payload):
         raise Refused(frame.BAD_PAYLOAD, "payload nested deeper than %d levels" % MAX_JSON_DEPTH)
     try:
         obj = json.loads(bytes(payload).decode()) if payload else None

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from robert_token.sync import json_too_deep
 
 from gateway import flows
 from gateway.errors import KioskError, UsageError
@@ -47,29 +48,6 @@ class FormTooLarge(UsageError):
     def __init__(self) -> None:
         super().__init__(f"The form is too large (over {MAX_FORM_BODY // 1024} KiB). Reload "
                          "the page and retry.")
-
-
-def json_too_deep(data: bytes, limit: int = MAX_FORM_DEPTH) -> bool:
-    """True when brackets outside strings nest deeper than `limit` (checked before parsing)."""
-    depth = 0
-    in_str = esc = False
-    for b in data:
-        if in_str:
-            if esc:
-                esc = False
-            elif b == 0x5C:
-                esc = True
-            elif b == 0x22:
-                in_str = False
-        elif b == 0x22:
-            in_str = True
-        elif b in (0x5B, 0x7B):
-            depth += 1
-            if depth > limit:
-                return True
-        elif b in (0x5D, 0x7D):
-            depth -= 1
-    return False
 
 
 class Guard:
@@ -434,7 +412,7 @@ async def _json_body(request: Request) -> dict:
         raw += chunk
         if len(raw) > MAX_FORM_BODY:
             raise FormTooLarge()
-    if json_too_deep(bytes(raw)):
+    if json_too_deep(bytes(raw), MAX_FORM_DEPTH):
         raise UsageError("The form was not understood (nested too deep). Reload the page and "
                          "retry.")
     try:
